@@ -1,0 +1,188 @@
+"""The 3+1 grid tree and the places that grids are made of."""
+
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from mptt.models import MPTTModel, TreeForeignKey
+
+code_validator = RegexValidator(
+    r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$",
+    _("Use 1 to 40 letters, digits, dots, dashes or underscores."),
+)
+
+
+class GridKind(models.TextChoices):
+    TOTAL = "total", _("community total grid")
+    GENERAL = "general", _("general grid")
+    MICRO = "micro", _("micro grid")
+    DEDICATED = "dedicated", _("dedicated grid")
+
+
+# The one statement of the 3+1 structure: which kind of parent each kind of
+# grid must have, None meaning that it is a root.
+PARENT_KIND: dict[str, str | None] = {
+    GridKind.TOTAL: None,
+    GridKind.GENERAL: GridKind.TOTAL,
+    GridKind.MICRO: GridKind.GENERAL,
+    GridKind.DEDICATED: GridKind.TOTAL,
+}
+
+# Kinds that places belong to: the leaves of the structure.
+PLACE_GRID_KINDS = (GridKind.MICRO, GridKind.DEDICATED)
+
+
+def parent_kind_error(kind: str, parent: "Grid | None") -> str | None:
+    """Return why ``parent`` cannot hold a grid of ``kind``, or None if it can."""
+    expected = PARENT_KIND[kind]
+    label = GridKind(kind).label
+    if expected is None and parent is not None:
+        return _("A %(kind)s is a root and cannot sit under %(parent)s.") % {
+            "kind": label,
+            "parent": parent.code,
+        }
+    if expected is not None and parent is None:
+        return _("A %(kind)s needs a parent %(expected)s.") % {
+            "kind": label,
+            "expected": GridKind(expected).label,
+        }
+    if expected is not None and parent is not None and parent.kind != expected:
+        return _(
+            "A %(kind)s must sit under a %(expected)s, "
+            "but %(parent)s is a %(parent_kind)s."
+        ) % {
+            "kind": label,
+            "expected": GridKind(expected).label,
+            "parent": parent.code,
+            "parent_kind": GridKind(parent.kind).label,
+        }
+    return None
+
+
+class Grid(MPTTModel):
+    kind = models.CharField(_("kind"), max_length=16, choices=GridKind.choices)
+    code = models.CharField(
+        _("code"),
+        max_length=40,
+        unique=True,
+        validators=[code_validator],
+        help_text=_("Stable code printed on rosters and QR posters, e.g. TR-03-2."),
+    )
+    name = models.CharField(_("name"), max_length=100)
+    parent = TreeForeignKey(
+        "self",
+        verbose_name=_("parent grid"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="children",
+    )
+    boundary = models.TextField(
+        _("boundary"),
+        blank=True,
+        help_text=_("Streets, buildings or sites that the grid covers, in words."),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("grid")
+        verbose_name_plural = _("grids")
+        indexes = [models.Index(fields=["kind", "is_active"], name="grid_kind_active")]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+    def clean(self) -> None:
+        super().clean()
+        if not self.kind:
+            return
+
+        error = parent_kind_error(self.kind, self.parent)
+        if error:
+            raise ValidationError({"parent": error})
+        if self.pk and self.parent_id is not None:
+            descendant_ids = self.get_descendants(include_self=True).values_list(
+                "pk", flat=True
+            )
+            if self.parent_id in set(descendant_ids):
+                raise ValidationError(
+                    {
+                        "parent": _(
+                            "%(parent)s is %(grid)s itself or lies below it; "
+                            "moving there would make a cycle."
+                        )
+                        % {"parent": self.parent.code, "grid": self.code}
+                    }
+                )
+        if self.pk:
+            self._check_children_fit_kind()
+
+    def _check_children_fit_kind(self) -> None:
+        for child in Grid.objects.filter(parent_id=self.pk).only("kind", "code")[:1000]:
+            if PARENT_KIND[child.kind] != self.kind:
+                raise ValidationError(
+                    {
+                        "kind": _(
+                            "%(grid)s cannot become a %(kind)s because its child "
+                            "%(child)s is a %(child_kind)s."
+                        )
+                        % {
+                            "grid": self.code,
+                            "kind": GridKind(self.kind).label,
+                            "child": child.code,
+                            "child_kind": GridKind(child.kind).label,
+                        }
+                    }
+                )
+
+
+class PlaceKind(models.TextChoices):
+    BUILDING = "building", _("building")
+    FLOOR = "floor", _("floor")
+    DORMITORY = "dormitory", _("dormitory")
+    SHOP = "shop", _("shop")
+    STREET = "street", _("street segment")
+    PRODUCTION_LINE = "line", _("production line")
+
+
+class Place(models.Model):
+    kind = models.CharField(_("kind"), max_length=16, choices=PlaceKind.choices)
+    code = models.CharField(
+        _("code"), max_length=40, unique=True, validators=[code_validator]
+    )
+    name = models.CharField(_("name"), max_length=100)
+    grid = models.ForeignKey(
+        Grid,
+        verbose_name=_("grid"),
+        on_delete=models.PROTECT,
+        related_name="places",
+        limit_choices_to={"kind__in": PLACE_GRID_KINDS},
+    )
+    address = models.CharField(_("address"), max_length=200, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("place")
+        verbose_name_plural = _("places")
+        indexes = [models.Index(fields=["grid", "is_active"], name="place_grid_active")]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+    def clean(self) -> None:
+        super().clean()
+        if self.grid_id is None:
+            return
+        if self.grid.kind not in PLACE_GRID_KINDS:
+            raise ValidationError(
+                {
+                    "grid": _(
+                        "A place belongs to a micro or dedicated grid, "
+                        "but %(grid)s is a %(kind)s."
+                    )
+                    % {"grid": self.grid.code, "kind": GridKind(self.grid.kind).label}
+                }
+            )

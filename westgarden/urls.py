@@ -1,0 +1,25 @@
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from westgarden import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("healthz", views.healthz, name="healthz"),
+    path(
+        "m/login/",
+        auth_views.LoginView.as_view(template_name="mobile/login.html"),
+        name="login",
+    ),
+    path("m/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("m/", views.mobile_home, name="mobile-home"),
+    path("admin/", admin.site.urls),
+]
+
+if settings.DEBUG:
+    from django.conf.urls.static import static
+
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
