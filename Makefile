@@ -20,7 +20,6 @@ run: $(STAMP)
 
 ## Run the test suite on whatever DATABASE_URL and CELERY_BROKER_URL name.
 test: $(STAMP)
-	$(BIN)/python manage.py compilemessages --ignore=.venv -v0
 	$(BIN)/pytest
 
 lint: $(STAMP)

@@ -76,9 +76,9 @@ def grid_update(*, grid_id: int, **fields: object) -> Grid:
                 setattr(grid, field, value)
         if "parent_id" in fields:
             grid.parent = _fetch_parent(fields["parent_id"])  # type: ignore[arg-type]
-        if fields.get("is_active") is False:
-            _check_can_deactivate(grid)
 
+        # NOTE: a kind change away from total keeps every leader assignment,
+        # so a grid may end up with two leaders; grids cannot see members.
         grid.full_clean()
         if grid.parent_id != old_parent_id:
             # move_to() rewrites the tree columns from the fresh row read above.
@@ -98,24 +98,6 @@ def grid_move(*, grid_id: int, parent_id: int | None) -> Grid:
     return grid_update(grid_id=grid_id, parent_id=parent_id)
 
 
-def _check_can_deactivate(grid: Grid) -> None:
-    active_children = list(
-        Grid.objects.filter(parent_id=grid.pk, is_active=True).values_list(
-            "code", flat=True
-        )[:5]
-    )
-    if active_children:
-        raise ValidationError(
-            {
-                "is_active": _(
-                    "%(grid)s still has active child grids (%(children)s); "
-                    "deactivate or move them first."
-                )
-                % {"grid": grid.code, "children": ", ".join(active_children)}
-            }
-        )
-
-
 def grid_deactivate(*, grid_id: int) -> Grid:
     """Mark a grid inactive; raise ValidationError while it has active children."""
     return grid_update(grid_id=grid_id, is_active=False)
@@ -124,13 +106,17 @@ def grid_deactivate(*, grid_id: int) -> Grid:
 def grid_remove(*, grid_id: int) -> bool:
     """Delete a grid that nothing refers to, or else deactivate it.
 
-    Return True if the row was deleted. Rosters, places and tickets keep
-    pointing at a deactivated grid, so history stays readable.
+    Return True if the row was deleted and False if it was deactivated.
+    Rosters, places, child grids and tickets keep pointing at a deactivated
+    grid, so history stays readable. Raise ValidationError on ``is_active``
+    if the grid must be deactivated but still has active child grids.
     """
     with transaction.atomic(durable=True):
         lock_grid_tree()
         grid = Grid.objects.get(pk=grid_id)
         try:
+            # django-mptt closes the gap in lft/rght before Django checks the
+            # protected references, so the savepoint must undo that too.
             with transaction.atomic():
                 grid.delete()
         except (ProtectedError, RestrictedError):
@@ -138,11 +124,17 @@ def grid_remove(*, grid_id: int) -> bool:
         else:
             deleted = True
 
+        if not deleted:
+            grid = Grid.objects.get(pk=grid_id)
+            grid.is_active = False
+            grid.full_clean()
+            grid.save(update_fields=["is_active", "updated_at"])
+
     if deleted:
         logger.info("grid deleted id=%s", grid_id)
-        return True
-    grid_deactivate(grid_id=grid_id)
-    return False
+    else:
+        logger.info("grid deactivated instead of deleted id=%s", grid_id)
+    return deleted
 
 
 def place_create(
@@ -152,12 +144,38 @@ def place_create(
     name: str,
     grid_id: int,
     address: str = "",
+    is_active: bool = True,
 ) -> Place:
     """Create a place in a micro or dedicated grid."""
     with transaction.atomic(durable=True):
-        place = Place(kind=kind, code=code, name=name, grid_id=grid_id, address=address)
+        place = Place(
+            kind=kind,
+            code=code,
+            name=name,
+            grid_id=grid_id,
+            address=address,
+            is_active=is_active,
+        )
         place.full_clean()
         place.save()
 
     logger.info("place created id=%s grid=%s", place.pk, grid_id)
+    return place
+
+
+def place_update(*, place_id: int, **fields: object) -> Place:
+    """Change a place's own fields or move it to another micro or dedicated grid."""
+    allowed = {"kind", "code", "name", "grid_id", "address", "is_active"}
+    unknown = set(fields) - allowed
+    if unknown:
+        raise TypeError(f"place_update() got unexpected fields {sorted(unknown)}")
+
+    with transaction.atomic(durable=True):
+        place = Place.objects.select_for_update().get(pk=place_id)
+        for field, value in fields.items():
+            setattr(place, field, value)
+        place.full_clean()
+        place.save()
+
+    logger.info("place updated id=%s fields=%s", place_id, sorted(fields))
     return place

@@ -1,13 +1,12 @@
-"""The lock that serializes writes to the grid tree."""
+"""Locks that serialize writes to the project's MPTT trees."""
+
+import zlib
 
 from django.db import connection, transaction
 
-# Arbitrary constant shared by every process that writes the grid tree.
-GRID_TREE_LOCK_KEY = 0x57_47_54_52  # "WGTR"
 
-
-def lock_grid_tree() -> None:
-    """Block until this transaction holds the grid tree lock.
+def lock_tree(name: str) -> None:
+    """Block until this transaction holds the write lock of the tree ``name``.
 
     django-mptt rewrites lft/rght/tree_id of many rows from values it read
     before, so two concurrent inserts or moves would interleave and corrupt
@@ -17,7 +16,13 @@ def lock_grid_tree() -> None:
     one writer at a time.
     """
     if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("lock_grid_tree() must be called inside an atomic block.")
+        raise RuntimeError("lock_tree() must be called inside an atomic block.")
     if connection.vendor == "postgresql":
+        key = zlib.crc32(f"westgarden-tree:{name}".encode())
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [GRID_TREE_LOCK_KEY])
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
+
+
+def lock_grid_tree() -> None:
+    """Block until this transaction holds the grid tree's write lock."""
+    lock_tree("grids")

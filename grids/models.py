@@ -1,5 +1,7 @@
 """The 3+1 grid tree and the places that grids are made of."""
 
+from collections.abc import Sequence
+
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
@@ -94,14 +96,21 @@ class Grid(MPTTModel):
     def __str__(self) -> str:
         return f"{self.code} {self.name}"
 
+    def unique_error_message(
+        self, model_class: "type[Grid]", unique_check: Sequence[str]
+    ) -> ValidationError:
+        if tuple(unique_check) == ("code",):
+            return ValidationError(
+                _("Grid code %(code)s is already in use; choose another code."),
+                code="unique",
+                params={"code": self.code},
+            )
+        return super().unique_error_message(model_class, unique_check)
+
     def clean(self) -> None:
         super().clean()
-        if not self.kind:
-            return
-
-        error = parent_kind_error(self.kind, self.parent)
-        if error:
-            raise ValidationError({"parent": error})
+        # The cycle check comes first: a grid under itself breaks the kind
+        # rule too, but "cycle" is the message that explains it.
         if self.pk and self.parent_id is not None:
             descendant_ids = self.get_descendants(include_self=True).values_list(
                 "pk", flat=True
@@ -116,8 +125,17 @@ class Grid(MPTTModel):
                         % {"parent": self.parent.code, "grid": self.code}
                     }
                 )
+        if not self.kind:
+            return
+
+        error = parent_kind_error(self.kind, self.parent)
+        if error:
+            raise ValidationError({"parent": error})
         if self.pk:
             self._check_children_fit_kind()
+            self._check_places_fit_kind()
+            if not self.is_active:
+                self._check_no_active_children()
 
     def _check_children_fit_kind(self) -> None:
         for child in Grid.objects.filter(parent_id=self.pk).only("kind", "code")[:1000]:
@@ -136,6 +154,44 @@ class Grid(MPTTModel):
                         }
                     }
                 )
+
+    def _check_places_fit_kind(self) -> None:
+        if self.kind in PLACE_GRID_KINDS:
+            return
+        place_code = (
+            Place.objects.filter(grid_id=self.pk).values_list("code", flat=True).first()
+        )
+        if place_code is not None:
+            raise ValidationError(
+                {
+                    "kind": _(
+                        "%(grid)s cannot become a %(kind)s because place %(place)s "
+                        "belongs to it; places belong to micro or dedicated grids."
+                    )
+                    % {
+                        "grid": self.code,
+                        "kind": GridKind(self.kind).label,
+                        "place": place_code,
+                    }
+                }
+            )
+
+    def _check_no_active_children(self) -> None:
+        active_children = list(
+            Grid.objects.filter(parent_id=self.pk, is_active=True)
+            .order_by("code")
+            .values_list("code", flat=True)[:5]
+        )
+        if active_children:
+            raise ValidationError(
+                {
+                    "is_active": _(
+                        "%(grid)s still has active child grids (%(children)s); "
+                        "deactivate or move them first."
+                    )
+                    % {"grid": self.code, "children": ", ".join(active_children)}
+                }
+            )
 
 
 class PlaceKind(models.TextChoices):
@@ -172,17 +228,32 @@ class Place(models.Model):
     def __str__(self) -> str:
         return f"{self.code} {self.name}"
 
+    def unique_error_message(
+        self, model_class: "type[Place]", unique_check: Sequence[str]
+    ) -> ValidationError:
+        if tuple(unique_check) == ("code",):
+            return ValidationError(
+                _("Place code %(code)s is already in use; choose another code."),
+                code="unique",
+                params={"code": self.code},
+            )
+        return super().unique_error_message(model_class, unique_check)
+
     def clean(self) -> None:
         super().clean()
         if self.grid_id is None:
             return
-        if self.grid.kind not in PLACE_GRID_KINDS:
+        grid = Grid.objects.filter(pk=self.grid_id).first()
+        if grid is None:
+            # A missing grid is reported by clean_fields() on the grid field.
+            return
+        if grid.kind not in PLACE_GRID_KINDS:
             raise ValidationError(
                 {
                     "grid": _(
                         "A place belongs to a micro or dedicated grid, "
                         "but %(grid)s is a %(kind)s."
                     )
-                    % {"grid": self.grid.code, "kind": GridKind(self.grid.kind).label}
+                    % {"grid": grid.code, "kind": GridKind(grid.kind).label}
                 }
             )

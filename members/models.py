@@ -15,7 +15,10 @@ from grids.models import Grid, GridKind
 # Mainland China mobile numbers: 11 digits, 1 then 3-9, no country code.
 mobile_validator = RegexValidator(
     r"^1[3-9]\d{9}$",
-    _("Enter an 11-digit mainland mobile number such as 13800000000."),
+    _(
+        "%(value)s is not a mainland mobile number; enter 11 digits "
+        "such as 13800000000."
+    ),
 )
 
 
@@ -198,13 +201,18 @@ class Assignment(models.Model):
         verbose_name_plural = _("assignments")
         constraints = [
             models.CheckConstraint(
-                condition=Q(end_date__isnull=True) | Q(end_date__gte=models.F("start_date")),
+                condition=Q(end_date__isnull=True)
+                | Q(end_date__gte=models.F("start_date")),
                 name="assignment_end_after_start",
-                violation_error_message=_("The end date must not precede the start date."),
+                violation_error_message=_(
+                    "The end date must not precede the start date."
+                ),
             ),
         ]
         indexes = [
-            models.Index(fields=["grid", "position", "end_date"], name="assignment_grid_pos"),
+            models.Index(
+                fields=["grid", "position", "end_date"], name="assignment_grid_pos"
+            ),
             models.Index(fields=["member", "end_date"], name="assignment_member_end"),
         ]
 
@@ -212,7 +220,9 @@ class Assignment(models.Model):
         return f"{self.member} @ {self.grid.code} ({self.get_position_display()})"
 
     def is_active_on(self, day: datetime.date) -> bool:
-        return self.start_date <= day and (self.end_date is None or self.end_date >= day)
+        return self.start_date <= day and (
+            self.end_date is None or self.end_date >= day
+        )
 
     def clean(self) -> None:
         super().clean()
@@ -266,7 +276,11 @@ class PartyOrganization(models.Model):
         super().clean()
         if self.grid_id is None:
             return
-        expected = PARTY_KIND_FOR_GRID.get(self.grid.kind)
+        grid = Grid.objects.filter(pk=self.grid_id).first()
+        if grid is None:
+            # A missing grid is reported by clean_fields() on the grid field.
+            return
+        expected = PARTY_KIND_FOR_GRID.get(grid.kind)
         if expected is None:
             raise ValidationError(
                 {
@@ -274,7 +288,7 @@ class PartyOrganization(models.Model):
                         "%(grid)s is a %(kind)s; party branches sit on general or "
                         "dedicated grids and party groups on micro grids."
                     )
-                    % {"grid": self.grid.code, "kind": GridKind(self.grid.kind).label}
+                    % {"grid": grid.code, "kind": GridKind(grid.kind).label}
                 }
             )
         if self.kind and self.kind != expected:
@@ -282,7 +296,7 @@ class PartyOrganization(models.Model):
                 {
                     "kind": _("A %(grid_kind)s hosts a %(expected)s, not a %(kind)s.")
                     % {
-                        "grid_kind": GridKind(self.grid.kind).label,
+                        "grid_kind": GridKind(grid.kind).label,
                         "expected": PartyOrganizationKind(expected).label,
                         "kind": PartyOrganizationKind(self.kind).label,
                     }

@@ -6,15 +6,47 @@ from tests import factories
 
 
 def pytest_collection_modifyitems(config, items):
-    # A run against PostgreSQL must not quietly skip the tests that need it.
+    # A run against PostgreSQL and Redis must not quietly skip the tests
+    # that need them.
+    required = bool(os.environ.get("WESTGARDEN_REQUIRE_SERVICES"))
     on_postgres = os.environ.get("DATABASE_URL", "").startswith("postgres")
+    on_redis = all(
+        os.environ.get(name, "").startswith("redis")
+        for name in ("CELERY_BROKER_URL", "CACHE_URL")
+    )
     for item in items:
         if "postgres" in item.keywords and not on_postgres:
-            if os.environ.get("WESTGARDEN_REQUIRE_SERVICES"):
-                raise pytest.UsageError("DATABASE_URL must name PostgreSQL for this run.")
+            if required:
+                raise pytest.UsageError(
+                    "DATABASE_URL must name PostgreSQL for this run."
+                )
             item.add_marker(pytest.mark.skip(reason="needs DATABASE_URL=postgres://"))
+        if "redis" in item.keywords and not on_redis:
+            if required:
+                raise pytest.UsageError(
+                    "CELERY_BROKER_URL and CACHE_URL must name Redis for this run."
+                )
+            item.add_marker(
+                pytest.mark.skip(
+                    reason="needs CELERY_BROKER_URL and CACHE_URL=redis://"
+                )
+            )
 
 
 @pytest.fixture
 def tree(db):
     return factories.make_tree()
+
+
+@pytest.fixture(autouse=True)
+def celery_eager(request):
+    """Run Celery tasks in the test process, except in tests with a real worker."""
+    from westgarden.celery import app
+
+    if "integration" in request.keywords:
+        yield
+        return
+    app.conf.task_always_eager = True
+    app.conf.task_eager_propagates = True
+    yield
+    app.conf.task_always_eager = False

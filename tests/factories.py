@@ -18,9 +18,7 @@ def make_grid(kind: str = GridKind.TOTAL, parent: Grid | None = None, **fields) 
     number = next_number()
     fields.setdefault("code", f"G{number}")
     fields.setdefault("name", f"Grid {number}")
-    return grid_create(
-        kind=kind, parent_id=parent.pk if parent else None, **fields
-    )
+    return grid_create(kind=kind, parent_id=parent.pk if parent else None, **fields)
 
 
 def make_tree() -> dict[str, Grid]:

@@ -5,6 +5,7 @@ a typo in a deployment fails at start-up instead of running with a default.
 """
 
 import os
+import re
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -52,6 +53,26 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return default
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+# A django-ratelimit rate: a count, a slash, an optional multiplier and a unit
+# of s, m, h or d, as in 10/h or 30/10m.
+RATE_PATTERN = re.compile(r"[1-9][0-9]*/[0-9]*[smhd]")
+
+
+def env_rate(name: str, default: str) -> str:
+    """Return a django-ratelimit rate such as 10/h (per hour) or 30/10m."""
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+
+    value = raw.strip()
+    if not RATE_PATTERN.fullmatch(value):
+        raise ImproperlyConfigured(
+            f"{name}={raw!r} is not a rate; write COUNT/PERIOD such as 10/h or "
+            "30/10m, with the period in s, m, h or d."
+        )
+    return value
 
 
 def database_config(name: str, default_sqlite: Path) -> dict:
@@ -102,7 +123,10 @@ def cache_config(name: str) -> dict:
     raw = os.environ.get(name, "locmem://")
     parts = urlsplit(raw)
     if parts.scheme in {"redis", "rediss"}:
-        return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": raw}
+        return {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": raw,
+        }
     if parts.scheme == "locmem":
         return {
             "BACKEND": "django.core.cache.backends.locmem.LocMemCache",

@@ -18,6 +18,7 @@ from westgarden.env import (
     env_bool,
     env_int,
     env_list,
+    env_rate,
     env_str,
 )
 
@@ -28,7 +29,9 @@ DEBUG = env_bool("DEBUG", True)
 SECRET_KEY = env_str("SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY is missing; it is required when DEBUG is off.")
+        raise ImproperlyConfigured(
+            "SECRET_KEY is missing; it is required when DEBUG is off."
+        )
     SECRET_KEY = "django-insecure-westgarden-development-only"
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
@@ -44,6 +47,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "mptt",
+    "django_ratelimit",
     "westgarden",
     "grids",
     "members",
@@ -87,11 +91,12 @@ DATABASES = {"default": database_config("DATABASE_URL", VAR_DIR / "westgarden.sq
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 CACHES = {"default": cache_config("CACHE_URL")}
 
+_VALIDATORS = "django.contrib.auth.password_validation"
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
-    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
-    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": f"{_VALIDATORS}.UserAttributeSimilarityValidator"},
+    {"NAME": f"{_VALIDATORS}.MinimumLengthValidator"},
+    {"NAME": f"{_VALIDATORS}.CommonPasswordValidator"},
+    {"NAME": f"{_VALIDATORS}.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "mobile-home"
@@ -132,6 +137,10 @@ CSRF_COOKIE_SECURE = not DEBUG
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+# The preload directive asks browsers to hard-code HTTPS for the whole domain
+# and its subdomains, which is the domain owner's decision, so it stays off
+# unless SECURE_HSTS_PRELOAD=true and the deploy check does not warn about it.
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
@@ -149,7 +158,11 @@ if CELERY_BROKER_URL == "filesystem://":
         "store_processed": False,
     }
 else:
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": 3600,
+        "socket_connect_timeout": 2,
+        "socket_timeout": 5,
+    }
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", "") or None
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_ACKS_LATE = True
@@ -183,3 +196,72 @@ LOGGING = {
 # Demo data may only be written to a development database unless the demo
 # command is told otherwise.
 WESTGARDEN_DEMO_PASSWORD = env_str("WESTGARDEN_DEMO_PASSWORD", "westgarden-demo")
+
+# Uploaded photos: limits on what is accepted and the size they are stored at.
+WESTGARDEN_PHOTO_MAX_BYTES = env_int("WESTGARDEN_PHOTO_MAX_BYTES", 10 * 1024 * 1024, minimum=1)
+WESTGARDEN_PHOTO_MAX_PIXELS = env_int("WESTGARDEN_PHOTO_MAX_PIXELS", 40_000_000, minimum=1)
+WESTGARDEN_PHOTO_MAX_EDGE = env_int("WESTGARDEN_PHOTO_MAX_EDGE", 2048, minimum=64)
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+# Tickets still unrouted this long after submission are routed by the sweep.
+WESTGARDEN_ROUTING_GRACE_SECONDS = env_int("WESTGARDEN_ROUTING_GRACE_SECONDS", 120)
+WESTGARDEN_SWEEP_SECONDS = env_int("WESTGARDEN_SWEEP_SECONDS", 60, minimum=1)
+CELERY_BEAT_SCHEDULE["incidents-sweep"] = {
+    "task": "incidents.tasks.sweep_task",
+    "schedule": float(WESTGARDEN_SWEEP_SECONDS),
+    "options": {"expires": float(WESTGARDEN_SWEEP_SECONDS)},
+}
+CELERY_BEAT_SCHEDULE["incidents-deliver"] = {
+    "task": "incidents.tasks.deliver_notifications_task",
+    "schedule": 60.0,
+    "options": {"expires": 60.0},
+}
+
+# Working periods of a working day, for deadlines counted in working time, in
+# TIME_ZONE: HH:MM-HH:MM periods separated by commas. incidents.calendar parses
+# the value, and the system check westgarden.E001 reports a bad one.
+WESTGARDEN_WORKING_HOURS = env_str(
+    "WESTGARDEN_WORKING_HOURS", "08:30-12:00,13:30-17:30"
+)
+
+# Dotted path of the SMS backend; the default only writes a log line.
+WESTGARDEN_SMS_BACKEND = env_str("WESTGARDEN_SMS_BACKEND", "incidents.sms.LoggingSmsBackend")
+
+# Publishing gives up quickly when the broker is down; the sweep catches up.
+CELERY_BROKER_CONNECTION_TIMEOUT = 2.0
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.5,
+    "interval_max": 1,
+}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+# Public pages. WESTGARDEN_PUBLIC_URL is the address printed in QR codes, such
+# as https://wg.example.cn; when empty, QR codes use the address of the request.
+WESTGARDEN_PUBLIC_URL = env_str("WESTGARDEN_PUBLIC_URL", "").rstrip("/")
+if WESTGARDEN_PUBLIC_URL and not WESTGARDEN_PUBLIC_URL.startswith(
+    ("https://", "http://")
+):
+    raise ImproperlyConfigured(
+        f"WESTGARDEN_PUBLIC_URL={WESTGARDEN_PUBLIC_URL!r} is not an address; "
+        "write the scheme and host, such as https://wg.example.cn."
+    )
+# Rate limits per client IP (django-ratelimit): report and other resident
+# writes, and tracking-code lookups, as COUNT/PERIOD.
+WESTGARDEN_REPORT_RATE = env_rate("WESTGARDEN_REPORT_RATE", "10/h")
+WESTGARDEN_TRACK_RATE = env_rate("WESTGARDEN_TRACK_RATE", "30/10m")
+# Behind a reverse proxy, REMOTE_ADDR is the proxy's address: name the request
+# header that carries the client's address, e.g. HTTP_X_REAL_IP, set by nginx.
+RATELIMIT_IP_META_KEY = env_str("RATELIMIT_IP_META_KEY", "") or None
+# django-ratelimit's system check rejects LocMemCache (E003) because each
+# process counts alone, so a client gets the limit once per web process. That
+# is accepted for the default without a cache server; CACHE_URL=redis://...
+# shares the counts. The check also warns (W001) about Django's own
+# RedisCache, which increments with the atomic Redis INCR but is missing from
+# the list of backends that django-ratelimit 4.1 names.
+if CACHES["default"]["BACKEND"].endswith(".LocMemCache"):
+    SILENCED_SYSTEM_CHECKS += ["django_ratelimit.E003", "django_ratelimit.W001"]
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    SILENCED_SYSTEM_CHECKS += ["django_ratelimit.W001"]

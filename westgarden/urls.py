@@ -16,7 +16,10 @@ urlpatterns = [
     ),
     path("m/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("m/", views.mobile_home, name="mobile-home"),
+    path("m/", include("incidents.urls_mobile")),
     path("admin/", admin.site.urls),
+    # Public pages for residents: report/, track/ and qr/.
+    path("", include("incidents.urls_public")),
 ]
 
 if settings.DEBUG:

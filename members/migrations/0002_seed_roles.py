@@ -14,7 +14,9 @@ ROLES = [
 def seed_roles(apps, schema_editor):
     Role = apps.get_model("members", "Role")
     for code, name, order in ROLES:
-        Role.objects.update_or_create(code=code, defaults={"name": name, "sort_order": order})
+        Role.objects.update_or_create(
+            code=code, defaults={"name": name, "sort_order": order}
+        )
 
 
 class Migration(migrations.Migration):

@@ -1,0 +1,326 @@
+"""The periodic sweep: escalation, supervision and late routing.
+
+The sweep reads only overdue rows through partial indexes, so its cost grows
+with the number of overdue tickets, not with the number of open ones. It
+works in batches: each batch is one transaction that locks its rows (PostgreSQL
+skips rows another sweep holds), decides for all of them with a handful of
+queries, and writes them with one UPDATE, one INSERT of events and one INSERT
+of notifications. A ticket escalates once per level: the unique constraint
+on (ticket, level) of escalation events is the last guard if two sweeps ever
+met on the same row.
+"""
+
+import datetime
+import logging
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from grids.models import Grid
+from incidents import hooks
+from incidents.calendar import WorkingCalendar, deadline_after
+from incidents.categories import effective_settings
+from incidents.models import (
+    ActorKind,
+    Category,
+    EventKind,
+    Incident,
+    IncidentEvent,
+    State,
+)
+from incidents.notifications import notify_for_events
+from members.models import Assignment, Position
+
+logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 1000
+# A ticket that fails to escalate is retried after this long, so that one
+# broken row cannot make every sweep fail on it again at once.
+RETRY_AFTER = datetime.timedelta(minutes=30)
+
+
+@dataclass
+class SweepReport:
+    escalated: dict[int, int] = field(default_factory=dict)  # level -> count
+    supervised: int = 0
+    routed: int = 0
+    failed: list[int] = field(default_factory=list)
+
+    @property
+    def escalated_total(self) -> int:
+        return sum(self.escalated.values())
+
+
+def _locked_batch(queryset, size: int) -> list[Incident]:
+    queryset = queryset.select_for_update(
+        skip_locked=connection.features.has_select_for_update_skip_locked, of=("self",)
+    )
+    return list(queryset[:size])
+
+
+def _leaders_of(grid_ids: set[int]) -> dict[int, int]:
+    """Return, per grid id, the member id of one active leader (lowest id first)."""
+    rows = (
+        Assignment.objects.active(timezone.localdate())
+        .filter(grid_id__in=grid_ids, position=Position.LEADER, member__is_active=True)
+        .order_by("grid_id", "member_id")
+        .values_list("grid_id", "member_id")
+    )
+    leaders: dict[int, int] = {}
+    for grid_id, member_id in rows:
+        leaders.setdefault(grid_id, member_id)
+    return leaders
+
+
+class _CategoryCache:
+    """Effective category settings and the working calendar, read once per sweep."""
+
+    def __init__(self, now: datetime.datetime) -> None:
+        self._settings: dict[int, object] = {}
+        local = timezone.localtime(now)
+        self.calendar = WorkingCalendar([local.year, local.year + 1])
+
+    def get(self, category_id: int):
+        if category_id not in self._settings:
+            category = Category.objects.get(pk=category_id)
+            self._settings[category_id] = effective_settings(category)
+        return self._settings[category_id]
+
+
+def escalate_overdue(
+    now: datetime.datetime, report: SweepReport, *, batch_size: int = BATCH_SIZE
+) -> None:
+    """Hand every ticket whose accept deadline has passed to the next level up."""
+    categories = _CategoryCache(now)
+    while True:
+        try:
+            done = _escalate_batch(now, report, categories, batch_size)
+        except Exception:
+            # One bad row, such as a category whose deadline cannot be
+            # computed, must not hold up the others: the batch is rolled
+            # back and retried ticket by ticket, which sets the bad row aside.
+            logger.exception("escalation batch failed; retrying ticket by ticket")
+            done = _escalate_one_by_one(now, report, categories, batch_size)
+        if done:
+            return
+
+
+def _overdue_accept(now: datetime.datetime):
+    return Incident.objects.filter(
+        state=State.DISPATCHED, accept_deadline__lte=now
+    ).order_by("accept_deadline", "pk")
+
+
+def _escalate_batch(now, report, categories, batch_size) -> bool:
+    with transaction.atomic(durable=True):
+        batch = _locked_batch(
+            # Every field that bulk_update() writes must be loaded here, or
+            # reading a deferred one costs a query per ticket.
+            _overdue_accept(now).only(
+                "pk",
+                "grid_id",
+                "escalation_level",
+                "category_id",
+                "assignee_id",
+                "state",
+                "needs_triage",
+                "dispatched_at",
+                "accept_deadline",
+                "updated_at",
+            ),
+            batch_size,
+        )
+        if not batch:
+            return True
+        levels = _escalate_rows(batch, now, categories)
+    # Counted only once committed, so that a batch that is rolled back and
+    # retried ticket by ticket is not counted twice.
+    _add_levels(report, levels)
+    return len(batch) < batch_size
+
+
+def _escalate_one_by_one(now, report, categories, batch_size) -> bool:
+    ids = list(_overdue_accept(now).values_list("pk", flat=True)[:batch_size])
+    for incident_id in ids:
+        try:
+            with transaction.atomic(durable=True):
+                batch = _locked_batch(_overdue_accept(now).filter(pk=incident_id), 1)
+                levels = _escalate_rows(batch, now, categories) if batch else {}
+            _add_levels(report, levels)
+        except Exception:
+            logger.exception(
+                "escalation failed id=%s; retry after %s", incident_id, RETRY_AFTER
+            )
+            report.failed.append(incident_id)
+            Incident.objects.filter(pk=incident_id, state=State.DISPATCHED).update(
+                accept_deadline=now + RETRY_AFTER
+            )
+    return len(ids) < batch_size
+
+
+def _add_levels(report: SweepReport, levels: dict[int, int]) -> None:
+    for level, count in levels.items():
+        report.escalated[level] = report.escalated.get(level, 0) + count
+
+
+def _escalate_rows(batch: list[Incident], now, categories) -> dict[int, int]:
+    """Escalate the locked tickets of ``batch``; return the count per new level."""
+    grids = {
+        grid.pk: grid
+        for grid in Grid.objects.filter(
+            pk__in={incident.grid_id for incident in batch if incident.grid_id}
+        ).only("pk", "parent_id", "name", "kind")
+    }
+    parent_ids = {grid.parent_id for grid in grids.values() if grid.parent_id}
+    parents = {
+        grid.pk: grid
+        for grid in Grid.objects.filter(pk__in=parent_ids).only(
+            "pk", "parent_id", "name"
+        )
+    }
+    leaders = _leaders_of(parent_ids)
+
+    events = []
+    levels: dict[int, int] = {}
+    for incident in batch:
+        grid = grids.get(incident.grid_id)
+        parent = parents.get(grid.parent_id) if grid and grid.parent_id else None
+        leader_id = leaders.get(parent.pk) if parent else None
+        incident.escalation_level += 1
+        level = incident.escalation_level
+        if parent is not None and leader_id is not None:
+            incident.grid_id = parent.pk
+            incident.assignee_id = leader_id
+            incident.dispatched_at = now
+            cat = categories.get(incident.category_id)
+            incident.accept_deadline = deadline_after(
+                now, cat.accept_minutes, cat.time_basis, calendar=categories.calendar
+            )
+            note = _("Not accepted in time; handed to the leader of %(grid)s.") % {
+                "grid": parent.name
+            }
+        else:
+            # Above the top grid, or no leader there: the street office takes it.
+            incident.state = State.SUBMITTED
+            incident.needs_triage = True
+            incident.assignee_id = None
+            incident.accept_deadline = None
+            note = _("Not accepted in time; handed to the street office.")
+        incident.updated_at = now
+        events.append(
+            IncidentEvent(
+                incident=incident,
+                kind=EventKind.ESCALATED,
+                actor_kind=ActorKind.SYSTEM,
+                from_state=State.DISPATCHED
+                if incident.state != State.DISPATCHED
+                else "",
+                to_state=incident.state if incident.state != State.DISPATCHED else "",
+                note=note,
+                is_public=False,
+                level=level,
+            )
+        )
+        levels[level] = levels.get(level, 0) + 1
+
+    Incident.objects.bulk_update(
+        batch,
+        [
+            "escalation_level",
+            "grid",
+            "assignee",
+            "dispatched_at",
+            "accept_deadline",
+            "state",
+            "needs_triage",
+            "updated_at",
+        ],
+    )
+    created = IncidentEvent.objects.bulk_create(events)
+    if notify_for_events(created):
+        transaction.on_commit(hooks.deliver_notifications)
+    return levels
+
+
+def supervise_overdue(
+    now: datetime.datetime, report: SweepReport, *, batch_size: int = BATCH_SIZE
+) -> None:
+    """Put open tickets past their resolve deadline under supervision (督办)."""
+    while True:
+        with transaction.atomic(durable=True):
+            batch = _locked_batch(
+                Incident.objects.filter(
+                    state__in=[State.DISPATCHED, State.ACCEPTED],
+                    is_supervised=False,
+                    resolve_deadline__lte=now,
+                )
+                .order_by("resolve_deadline", "pk")
+                .only("pk", "is_supervised", "grid_id", "state"),
+                batch_size,
+            )
+            if not batch:
+                return
+            for incident in batch:
+                incident.is_supervised = True
+                incident.updated_at = now
+            Incident.objects.bulk_update(batch, ["is_supervised", "updated_at"])
+            created = IncidentEvent.objects.bulk_create(
+                IncidentEvent(
+                    incident=incident,
+                    kind=EventKind.SUPERVISED,
+                    actor_kind=ActorKind.SYSTEM,
+                    note=_(
+                        "Not resolved in time; supervised by the parent grid and the "
+                        "street office."
+                    ),
+                    is_public=False,
+                )
+                for incident in batch
+            )
+            report.supervised += len(batch)
+            if notify_for_events(created):
+                transaction.on_commit(hooks.deliver_notifications)
+        if len(batch) < batch_size:
+            return
+
+
+def route_late(now: datetime.datetime, report: SweepReport) -> None:
+    """Route tickets still waiting after the grace period, as after a broker outage."""
+    from incidents.routing import incident_route
+
+    grace = datetime.timedelta(seconds=settings.WESTGARDEN_ROUTING_GRACE_SECONDS)
+    ids = list(
+        Incident.objects.filter(
+            state=State.SUBMITTED, needs_triage=False, created_at__lte=now - grace
+        )
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:BATCH_SIZE]
+    )
+    for incident_id in ids:
+        try:
+            if incident_route(incident_id=incident_id) is not None:
+                report.routed += 1
+        except Exception:
+            logger.exception("late routing failed id=%s", incident_id)
+            report.failed.append(incident_id)
+
+
+def sweep(now: datetime.datetime | None = None) -> SweepReport:
+    """Run one sweep: late routing, escalation, then supervision."""
+    now = now or timezone.now()
+    report = SweepReport()
+    route_late(now, report)
+    escalate_overdue(now, report)
+    supervise_overdue(now, report)
+    if report.escalated or report.supervised or report.routed or report.failed:
+        logger.info(
+            "sweep escalated=%s supervised=%s routed=%s failed=%s",
+            report.escalated,
+            report.supervised,
+            report.routed,
+            len(report.failed),
+        )
+    return report

@@ -1,0 +1,373 @@
+"""Notifications: who is told of which ticket event, on which channel, and delivery.
+
+Rows are written in the same transaction as the event they announce, under a
+unique key of event, channel and recipient, so a retried task or a second
+sweep never tells anyone twice. E-mail and SMS go out later through
+``deliver_due``; the in-app inbox is the row itself.
+"""
+
+import datetime
+import logging
+from collections.abc import Iterable, Sequence
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import override
+
+from incidents.calendar import WorkingCalendar, add_working_time
+from incidents.categories import CategorySettings, effective_settings
+from incidents.models import (
+    EventKind,
+    Incident,
+    IncidentEvent,
+    Notification,
+    NotificationChannel,
+    State,
+)
+from incidents.sms import get_sms_backend
+from members.models import Assignment, Member, Position
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 5
+DELIVERY_BATCH = 200
+
+# Events that tell the assignee that a ticket is waiting for them.
+ASSIGNEE_EVENTS = {
+    EventKind.DISPATCHED,
+    EventKind.REASSIGNED,
+    EventKind.REOPENED,
+    EventKind.ESCALATED,
+    EventKind.INFO,
+}
+
+
+def next_sending_time(
+    now: datetime.datetime, is_urgent: bool, *, calendar: WorkingCalendar | None = None
+) -> datetime.datetime:
+    """Return when a notice created at ``now`` may go out.
+
+    Urgent notices go at once, day or night. Others wait for the start of the
+    next working period if ``now`` is outside working hours.
+    """
+    if is_urgent:
+        return now
+    return add_working_time(now, 0, calendar=calendar)
+
+
+class _Recipients:
+    """Everything notify_for_events reads, fetched once per batch of events."""
+
+    def __init__(self, incidents: dict[int, Incident], now: datetime.datetime) -> None:
+        self.now = now
+        calendar = WorkingCalendar([now.year, now.year + 1])
+        self.due_normal = next_sending_time(now, False, calendar=calendar)
+        self._settings: dict[int, CategorySettings] = {}
+        self._staff: list | None = None
+        self._leaders: dict[int, list[Member]] | None = None
+        self._incidents = incidents
+
+    def due(self, is_urgent: bool) -> datetime.datetime:
+        return self.now if is_urgent else self.due_normal
+
+    def is_urgent(self, incident: Incident) -> bool:
+        if incident.category_id not in self._settings:
+            self._settings[incident.category_id] = effective_settings(incident.category)
+        return self._settings[incident.category_id].is_urgent
+
+    def staff(self) -> list:
+        if self._staff is None:
+            self._staff = list(
+                get_user_model()
+                .objects.filter(is_staff=True, is_active=True)
+                .only("pk", "email")
+            )
+        return self._staff
+
+    def parent_leaders(self, incident: Incident) -> list[Member]:
+        """Return the active leaders of the parent of the ticket's grid."""
+        if self._leaders is None:
+            parent_ids = {
+                item.grid.parent_id
+                for item in self._incidents.values()
+                if item.grid is not None and item.grid.parent_id
+            }
+            self._leaders = {}
+            assignments = (
+                Assignment.objects.active(timezone.localdate())
+                .filter(
+                    grid_id__in=parent_ids,
+                    position=Position.LEADER,
+                    member__is_active=True,
+                )
+                .select_related("member__user")
+                .order_by("member_id")
+            )
+            for assignment in assignments:
+                self._leaders.setdefault(assignment.grid_id, []).append(
+                    assignment.member
+                )
+        if incident.grid is None or incident.grid.parent_id is None:
+            return []
+        return self._leaders.get(incident.grid.parent_id, [])
+
+
+def _member_messages(
+    key: str,
+    member: Member,
+    incident: Incident,
+    text: tuple[str, str],
+    is_urgent: bool,
+    context: _Recipients,
+) -> list[Notification]:
+    subject, body = text
+    rows = []
+    now = context.now
+    due = context.due(is_urgent)
+    common = {
+        "incident": incident,
+        "subject": subject,
+        "body": body,
+        "is_urgent": is_urgent,
+    }
+    user = member.user
+    if user is not None and user.is_active:
+        rows.append(
+            Notification(
+                key=f"{key}:inbox:u{user.pk}",
+                channel=NotificationChannel.INBOX,
+                recipient_user=user,
+                due_at=now,
+                sent_at=now,
+                **common,
+            )
+        )
+        if user.email:
+            rows.append(
+                Notification(
+                    key=f"{key}:email:u{user.pk}",
+                    channel=NotificationChannel.EMAIL,
+                    recipient_user=user,
+                    address=user.email,
+                    due_at=due,
+                    **common,
+                )
+            )
+    # Members without a login read no inbox, so they get an SMS; urgent
+    # tickets reach everyone by SMS too.
+    if user is None or is_urgent:
+        rows.append(
+            Notification(
+                key=f"{key}:sms:m{member.pk}",
+                channel=NotificationChannel.SMS,
+                address=member.phone,
+                due_at=due,
+                **common,
+            )
+        )
+    return rows
+
+
+def _staff_messages(
+    key: str,
+    incident: Incident,
+    text: tuple[str, str],
+    is_urgent: bool,
+    context: _Recipients,
+) -> list[Notification]:
+    subject, body = text
+    return [
+        Notification(
+            key=f"{key}:inbox:u{user.pk}",
+            channel=NotificationChannel.INBOX,
+            recipient_user=user,
+            incident=incident,
+            subject=subject,
+            body=body,
+            is_urgent=is_urgent,
+            due_at=context.now,
+            sent_at=context.now,
+        )
+        for user in context.staff()
+    ]
+
+
+def _reporter_messages(
+    key: str, incident: Incident, is_urgent: bool, context: _Recipients
+) -> list[Notification]:
+    code = incident.display_code
+    with override(settings.LANGUAGE_CODE):
+        subject = _("Your report %(code)s has been answered") % {"code": code}
+        body = _(
+            "Your report %(code)s has an answer. Look it up with the tracking code "
+            "%(code)s on the portal and rate it."
+        ) % {"code": code}
+    common = {
+        "incident": incident,
+        "subject": subject,
+        "body": body,
+        "is_urgent": is_urgent,
+        "due_at": context.due(is_urgent),
+    }
+    rows = []
+    if incident.reporter_email:
+        rows.append(
+            Notification(
+                key=f"{key}:email:reporter",
+                channel=NotificationChannel.EMAIL,
+                address=incident.reporter_email,
+                **common,
+            )
+        )
+    if incident.reporter_phone:
+        rows.append(
+            Notification(
+                key=f"{key}:sms:reporter",
+                channel=NotificationChannel.SMS,
+                address=incident.reporter_phone,
+                **common,
+            )
+        )
+    return rows
+
+
+def _messages_for(
+    event: IncidentEvent, incident: Incident, context: _Recipients
+) -> list[Notification]:
+    is_urgent = context.is_urgent(incident)
+    key = f"e{event.pk}"
+    with override(settings.LANGUAGE_CODE):
+        subject = _("Ticket %(code)s: %(event)s") % {
+            "code": incident.display_code,
+            "event": event.get_kind_display(),
+        }
+        body = _("%(subject)s\n\nCategory: %(category)s\n%(note)s") % {
+            "subject": incident.subject,
+            "category": incident.category.name,
+            "note": event.note,
+        }
+    text = (subject, body)
+
+    rows: list[Notification] = []
+    if event.kind in ASSIGNEE_EVENTS and incident.assignee is not None:
+        rows += _member_messages(
+            key, incident.assignee, incident, text, is_urgent, context
+        )
+    if event.kind == EventKind.ESCALATED and incident.state == State.SUBMITTED:
+        rows += _staff_messages(key, incident, text, is_urgent, context)
+    if event.kind == EventKind.SUPERVISED:
+        for leader in context.parent_leaders(incident):
+            rows += _member_messages(key, leader, incident, text, is_urgent, context)
+        rows += _staff_messages(key, incident, text, is_urgent, context)
+    if event.kind == EventKind.RESOLVED:
+        rows += _reporter_messages(key, incident, is_urgent, context)
+    for row in rows:
+        row.event = event
+    return rows
+
+
+def notify_for_events(events: Sequence[IncidentEvent]) -> bool:
+    """Write the notifications of ``events``.
+
+    Return True if any of them goes out by e-mail or SMS.
+
+    Must run inside the transaction that wrote the events. The number of
+    queries does not grow with the number of events.
+    """
+    if not events:
+        return False
+    incidents = Incident.objects.select_related(
+        "category", "assignee__user", "grid"
+    ).in_bulk({event.incident_id for event in events})
+    context = _Recipients(incidents, timezone.now())
+
+    rows: list[Notification] = []
+    for event in events:
+        rows += _messages_for(event, incidents[event.incident_id], context)
+    # The unique key drops rows that an earlier run of the same event wrote.
+    Notification.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
+    return any(row.channel != NotificationChannel.INBOX for row in rows)
+
+
+def notify_for_event(event: IncidentEvent) -> bool:
+    return notify_for_events([event])
+
+
+def _send(notification: Notification) -> None:
+    if notification.channel == NotificationChannel.EMAIL:
+        send_mail(
+            notification.subject,
+            notification.body,
+            settings.DEFAULT_FROM_EMAIL,
+            [notification.address],
+        )
+    elif notification.channel == NotificationChannel.SMS:
+        get_sms_backend().send(notification.address, f"{notification.subject}")
+
+
+def deliver_due(now: datetime.datetime | None = None) -> int:
+    """Send the e-mail and SMS notifications that are due; return how many went out.
+
+    Each row is claimed by a conditional UPDATE of ``sent_at`` before it is
+    sent, so two workers never send the same row. A worker that dies between
+    claim and send loses that message rather than sending it twice.
+    """
+    now = now or timezone.now()
+    pending = list(
+        Notification.objects.filter(
+            ~Q(channel=NotificationChannel.INBOX),
+            sent_at__isnull=True,
+            due_at__lte=now,
+            attempts__lt=MAX_ATTEMPTS,
+        )
+        .order_by("due_at", "pk")
+        .values_list("pk", flat=True)[:DELIVERY_BATCH]
+    )
+
+    sent = 0
+    for notification_id in pending:
+        claimed = Notification.objects.filter(
+            pk=notification_id, sent_at__isnull=True
+        ).update(sent_at=now, attempts=F("attempts") + 1)
+        if not claimed:
+            continue
+        notification = Notification.objects.get(pk=notification_id)
+        try:
+            _send(notification)
+        except Exception as error:  # noqa: BLE001 - every gateway error is retried later
+            logger.warning(
+                "notification failed id=%s channel=%s error=%s",
+                notification_id,
+                notification.channel,
+                type(error).__name__,
+            )
+            Notification.objects.filter(pk=notification_id).update(
+                sent_at=None,
+                last_error=type(error).__name__[:200],
+                due_at=now + datetime.timedelta(minutes=5 * notification.attempts),
+            )
+            continue
+        sent += 1
+    if sent:
+        logger.info("notifications delivered count=%s", sent)
+    return sent
+
+
+def inbox_for(user) -> Iterable[Notification]:
+    """Return the user's in-app notifications, newest first."""
+    return Notification.objects.filter(
+        recipient_user=user, channel=NotificationChannel.INBOX
+    ).select_related("incident")
+
+
+def mark_read(*, user, notification_ids: Sequence[int]) -> int:
+    """Mark the user's notifications read; return how many changed."""
+    with transaction.atomic(durable=True):
+        return Notification.objects.filter(
+            recipient_user=user, pk__in=notification_ids, read_at__isnull=True
+        ).update(read_at=timezone.now())

@@ -1,0 +1,207 @@
+"""Reads of tickets, categories and places for the public pages.
+
+Nothing here returns a reporter's name, phone number or e-mail address, or a
+member's name or full phone number: the public pages render what these
+functions return.
+"""
+
+import re
+from dataclasses import dataclass
+
+from django.db.models import Case, OuterRef, Q, QuerySet, Subquery, Value, When
+
+from grids.models import Place
+from incidents.models import (
+    TRACKING_ALPHABET,
+    TRACKING_LENGTH,
+    Category,
+    Incident,
+    IncidentEvent,
+    Photo,
+    Rating,
+    normalize_tracking_code,
+)
+
+PLACE_SEARCH_LIMIT = 20
+# A mainland mobile number, also written in groups as 138 0000 0000.
+MOBILE_NUMBER = re.compile(r"(?<!\d)(1[3-9]\d)[ -]?(\d{4})[ -]?(\d{4})(?!\d)")
+
+
+def mask_mobile_numbers(text: str) -> str:
+    """Return ``text`` with every mainland mobile number masked as 138****0000.
+
+    Public pages show free text written by staff, members and the reporter;
+    a phone number typed into it must not reach everyone who has the code.
+    """
+    return MOBILE_NUMBER.sub(r"\1****\3", text)
+
+
+def public_categories() -> list[Category]:
+    """Return the active categories residents may pick, in tree order."""
+    return list(
+        Category.objects.filter(is_active=True, is_public=True).order_by(
+            "tree_id", "lft"
+        )
+    )
+
+
+def active_places() -> QuerySet[Place]:
+    return Place.objects.filter(is_active=True, grid__is_active=True).select_related(
+        "grid"
+    )
+
+
+def place_by_code(code: str) -> Place | None:
+    """Return the active place with exactly this code, as printed on QR posters."""
+    return active_places().filter(code=code).first()
+
+
+def places_for_text(text: str) -> list[Place]:
+    """Return the active places that a typed code or full name identifies.
+
+    An exact code wins, then a code in another letter case, then places whose
+    name is exactly ``text``. More than one result means the text is
+    ambiguous. At most 5 are returned.
+    """
+    text = text.strip()
+    if not text:
+        return []
+
+    exact = place_by_code(text)
+    if exact is not None:
+        return [exact]
+    by_code = list(active_places().filter(code__iexact=text).order_by("code")[:5])
+    if by_code:
+        return by_code
+    return list(active_places().filter(name=text).order_by("code")[:5])
+
+
+def search_places(text: str, limit: int = PLACE_SEARCH_LIMIT) -> list[dict[str, str]]:
+    """Return up to ``limit`` active places whose code or name contains ``text``.
+
+    Places whose code starts with the text come first. Each result contains the
+    place's code, name and grid name only.
+    """
+    text = text.strip()
+    if not text:
+        return []
+
+    code_prefix_first = Case(
+        When(code__istartswith=text, then=Value(0)), default=Value(1)
+    )
+    places = (
+        active_places()
+        .filter(Q(code__icontains=text) | Q(name__icontains=text))
+        .order_by(code_prefix_first, "code")[:limit]
+    )
+    return [
+        {"code": place.code, "name": place.name, "grid": place.grid.name}
+        for place in places
+    ]
+
+
+def is_tracking_code(code: str) -> bool:
+    """Return True if the normalized ``code`` has the form of a tracking code."""
+    return len(code) == TRACKING_LENGTH and all(ch in TRACKING_ALPHABET for ch in code)
+
+
+def incident_for_tracking(raw_code: str) -> Incident | None:
+    """Return the ticket with the tracking code typed as ``raw_code``, or None.
+
+    The same query loads what the public page shows: the category, place
+    and grid, the assignee (for the masked phone number) and the original
+    of a duplicate. ``round_rating`` is the rating value of the current
+    resolution round, or None.
+    """
+    code = normalize_tracking_code(raw_code)
+    if not is_tracking_code(code):
+        return None
+
+    current_rating = Rating.objects.filter(
+        incident=OuterRef("pk"), round=OuterRef("resolution_round")
+    ).values("value")[:1]
+    return (
+        Incident.objects.select_related(
+            "category", "place", "grid", "assignee", "duplicate_of"
+        )
+        .annotate(round_rating=Subquery(current_rating))
+        .filter(tracking_code=code)
+        .first()
+    )
+
+
+def tracking_code_exists(code: str) -> bool:
+    """Return True if a ticket has the normalized tracking code ``code``."""
+    return Incident.objects.filter(tracking_code=code).exists()
+
+
+def submitted_incident(incident_id: int) -> Incident | None:
+    """Return the ticket for the confirmation page: its code and e-mail flag only."""
+    return (
+        Incident.objects.filter(pk=incident_id)
+        .only("tracking_code", "reporter_email")
+        .first()
+    )
+
+
+def _public_photos(incident_id: int) -> QuerySet[Photo]:
+    # A photo is public only if the event it came with is public too.
+    return Photo.objects.filter(incident_id=incident_id, is_public=True).filter(
+        Q(event__isnull=True) | Q(event__is_public=True)
+    )
+
+
+@dataclass(frozen=True)
+class PublicEvent:
+    """One public event of a ticket with its note as shown and its public photos."""
+
+    event: IncidentEvent
+    note: str
+    photos: list[Photo]
+
+
+@dataclass(frozen=True)
+class PublicTimeline:
+    """The public events of a ticket and its public photos without an event."""
+
+    events: list[PublicEvent]
+    loose_photos: list[Photo]
+
+
+def public_timeline(incident: Incident) -> PublicTimeline:
+    """Return the ticket's public events, oldest first, in two queries.
+
+    Event notes have their mobile numbers masked. Internal notes, routing
+    reasons and reassignments are events with ``is_public`` off and are
+    never read here.
+    """
+    events = list(
+        IncidentEvent.objects.filter(incident=incident, is_public=True).order_by(
+            "created_at", "pk"
+        )
+    )
+    by_event: dict[int, list[Photo]] = {event.pk: [] for event in events}
+    loose: list[Photo] = []
+    for photo in _public_photos(incident.pk).order_by("created_at", "pk"):
+        if photo.event_id is None:
+            loose.append(photo)
+        elif photo.event_id in by_event:
+            by_event[photo.event_id].append(photo)
+
+    public_events = [
+        PublicEvent(event, mask_mobile_numbers(event.note), by_event[event.pk])
+        for event in events
+    ]
+    return PublicTimeline(events=public_events, loose_photos=loose)
+
+
+def public_photo(raw_code: str, photo_id: int) -> Photo | None:
+    """Return a public photo of the ticket with this tracking code, or None."""
+    code = normalize_tracking_code(raw_code)
+    if not is_tracking_code(code):
+        return None
+    return (
+        Photo.objects.filter(pk=photo_id, incident__tracking_code=code, is_public=True)
+        .filter(Q(event__isnull=True) | Q(event__is_public=True))
+        .first()
+    )
