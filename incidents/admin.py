@@ -37,6 +37,7 @@ from incidents.categories import (
     DEFAULT_TIME_BASIS,
 )
 from incidents.category_actions import category_create, category_update
+from incidents.deadlines import calendar_changed
 from incidents.forms_admin import OPERATIONS, StaffEntryForm
 from incidents.forms_mobile import add_workflow_error, new_form_token
 from incidents.models import (
@@ -103,6 +104,15 @@ class CalendarDayAdmin(admin.ModelAdmin):
         # A row that staff touched is theirs: sync_calendar never rewrites it.
         obj.source = SOURCE_STAFF
         super().save_model(request, obj, form, change)
+        calendar_changed()
+
+    def delete_model(self, request: HttpRequest, obj: CalendarDay) -> None:
+        super().delete_model(request, obj)
+        calendar_changed()
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        super().delete_queryset(request, queryset)
+        calendar_changed()
 
     def changelist_view(
         self, request: HttpRequest, extra_context: dict | None = None

@@ -420,6 +420,11 @@ def calendar_sync(*, years: Iterable[int]) -> CalendarSyncResult:
         }
         for year, days in days_by_year.items():
             result.synced.append(_sync_year(year, days, existing))
+        if any(sync.created or sync.updated or sync.deleted for sync in result.synced):
+            # Imported here because deadlines.py builds on this module.
+            from incidents.deadlines import calendar_changed
+
+            calendar_changed()
 
     for year_sync in result.synced:
         logger.info(

@@ -105,9 +105,15 @@ def queue_recompute(category_ids: Collection[int] | None) -> None:
     ids = sorted(set(category_ids)) if category_ids is not None else None
 
     def send() -> None:
+        from incidents.hooks import BROKER_ERRORS
         from incidents.tasks import recompute_deadlines_task
 
-        recompute_deadlines_task.delay(ids)
+        try:
+            recompute_deadlines_task.delay(ids)
+        except BROKER_ERRORS as error:
+            logger.warning(
+                "deadline recompute not queued error=%s", type(error).__name__
+            )
 
     transaction.on_commit(send)
 

@@ -15,7 +15,7 @@ import logging
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -303,9 +303,24 @@ def route_late(now: datetime.datetime, report: SweepReport) -> None:
         try:
             if incident_route(incident_id=incident_id) is not None:
                 report.routed += 1
-        except Exception:
-            logger.exception("late routing failed id=%s", incident_id)
+        except Exception as error:
+            # A ticket that routing cannot handle goes to staff, so the next
+            # sweep does not fail on it again.
+            logger.exception("late routing failed id=%s; sent to triage", incident_id)
             report.failed.append(incident_id)
+            _triage_after_failure(incident_id, error)
+
+
+def _triage_after_failure(incident_id: int, error: Exception) -> None:
+    from incidents.workflow import TransitionError, incident_triage
+
+    reason = _("Routing failed (%(error)s); staff must route the ticket.") % {
+        "error": type(error).__name__
+    }
+    try:
+        incident_triage(incident_id=incident_id, reason=reason)
+    except (TransitionError, DatabaseError):
+        logger.exception("triage after failed routing failed id=%s", incident_id)
 
 
 def sweep(now: datetime.datetime | None = None) -> SweepReport:

@@ -97,8 +97,8 @@ def category_choices(categories: Sequence[Category]) -> list[tuple[Any, Any]]:
 class PublicReportForm(forms.Form):
     """The resident's report form (no login), on /report/."""
 
-    # Read by the view before validation; the field is hidden from people by
-    # CSS, so only a program that fills every field fills it.
+    # The view reads it before validation. CSS hides the field from people,
+    # so only a program that fills in every field fills it.
     HONEYPOT_FIELD = "website"
 
     idempotency_key = forms.CharField(widget=forms.HiddenInput)
@@ -346,7 +346,7 @@ class PublicRatingForm(forms.Form):
 
 
 class PublicReopenForm(forms.Form):
-    """Reopen a ticket rated dissatisfied, with an optional reason."""
+    """The request to reopen a ticket rated dissatisfied, with an optional reason."""
 
     prefix = "reopen"
 

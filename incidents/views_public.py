@@ -251,7 +251,6 @@ def report_done(request: HttpRequest) -> HttpResponse:
 
     code = incident.display_code
     context = {
-        "incident": incident,
         "code": code,
         "code_groups": code.split("-"),
         "has_email": bool(incident.reporter_email),

@@ -1,3 +1,4 @@
+import importlib
 import os
 
 import pytest
@@ -50,3 +51,32 @@ def celery_eager(request):
     app.conf.task_eager_propagates = True
     yield
     app.conf.task_always_eager = False
+
+
+def _is_transactional(request) -> bool:
+    marker = request.node.get_closest_marker("django_db")
+    if marker is not None and marker.kwargs.get("transaction"):
+        return True
+    return bool({"transactional_db", "live_server"} & set(request.fixturenames))
+
+
+@pytest.fixture(autouse=True)
+def reference_data(request):
+    """Put back the rows that data migrations write, for transactional tests.
+
+    A transactional test ends by flushing every table, which also removes the
+    six roles and the default categories that migrations created; the tests
+    that run after it would otherwise find them missing.
+    """
+    if not _is_transactional(request):
+        yield
+        return
+
+    from django.apps import apps
+
+    request.getfixturevalue("transactional_db")
+    roles = importlib.import_module("members.migrations.0002_seed_roles")
+    categories = importlib.import_module("incidents.migrations.0002_default_categories")
+    roles.seed_roles(apps, None)
+    categories.create_default_categories(apps, None)
+    yield

@@ -269,3 +269,16 @@ def test_recompute_task_recomputes_given_categories(office, repairs):
     incident.refresh_from_db()
     assert incident.state == State.DISPATCHED
     assert incident.resolve_deadline == TUESDAY_0900
+
+
+def test_calendar_admin_save_queues_recompute(
+    admin_client, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = admin_client.post(
+            "/admin/incidents/calendarday/add/",
+            {"date": "2026-12-07", "is_workday": "", "name": "临时放假"},
+        )
+
+    assert response.status_code == 302
+    assert len(callbacks) == 1

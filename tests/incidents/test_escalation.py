@@ -24,7 +24,13 @@ from incidents.models import (
 )
 from incidents.notifications import notify_for_events
 from incidents.workflow import incident_accept
-from tests.incidents.tickets import ACCEPTED, DISPATCHED, Office, build_office
+from tests.incidents.tickets import (
+    ACCEPTED,
+    DISPATCHED,
+    SUBMITTED,
+    Office,
+    build_office,
+)
 
 MINUTE = datetime.timedelta(minutes=1)
 
@@ -355,3 +361,22 @@ def test_concurrent_sweeps_escalate_each_ticket_once(monkeypatch, caplog):
     assert set(Incident.objects.values_list("escalation_level", flat=True)) == {1}
     # Neither sweep ran into the other's rows and had to fall back.
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+def test_late_routing_failure_sends_ticket_to_triage(office, monkeypatch):
+    from incidents import routing
+
+    incident = office.ticket(SUBMITTED)
+
+    def broken_decide(ticket):
+        raise ValueError("broken category tree")
+
+    monkeypatch.setattr(routing, "decide", broken_decide)
+    report = sweep(now=timezone.now() + datetime.timedelta(hours=1))
+    incident.refresh_from_db()
+
+    assert report.failed == [incident.pk]
+    assert incident.state == State.SUBMITTED
+    assert incident.needs_triage is True
+    second = sweep(now=timezone.now() + datetime.timedelta(hours=2))
+    assert second.failed == []

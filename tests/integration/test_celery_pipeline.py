@@ -9,10 +9,19 @@ from django.db.models import Count
 from django.utils import timezone
 
 from incidents.actors import Actor
-from incidents.models import Channel, EventKind, Incident, IncidentEvent, State
+from incidents.models import (
+    Channel,
+    EventKind,
+    Incident,
+    IncidentEvent,
+    Notification,
+    NotificationChannel,
+    State,
+)
 from incidents.tasks import sweep_task
 from incidents.workflow import incident_submit
 from tests.integration.conftest import wait_until
+from tests.integration.http_client import Client, submit_report
 from tests.integration.scenario import build_scenario
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]
@@ -153,3 +162,59 @@ def test_killed_worker_loses_no_ticket(processes):
     assert Incident.objects.filter(pk__in=ids, state=State.DISPATCHED).count() == 30
     # The kill really interrupted work: some tickets were still waiting.
     assert unrouted_after_kill > 0
+
+
+def test_ticket_reported_over_http_is_routed_and_member_told(processes):
+    scenario = build_scenario()
+    processes.worker()
+    client = Client(processes.web())
+
+    submit_report(
+        client,
+        category_id=scenario.category.pk,
+        place_code=scenario.place.code,
+        text="楼上每晚十二点后拖动家具",
+    )
+
+    incident = Incident.objects.get()
+    assert incident.channel == Channel.QR_CODE
+    wait_until(
+        lambda: state_of(incident.pk).state == State.DISPATCHED,
+        30,
+        "routing by the worker",
+    )
+    assert state_of(incident.pk).assignee_id == scenario.mediator.pk
+    wait_until(
+        lambda: Notification.objects.filter(
+            incident=incident,
+            recipient_user=scenario.mediator.user,
+            channel=NotificationChannel.INBOX,
+        ).exists(),
+        30,
+        "the mediator's inbox notification",
+    )
+
+
+def test_redis_outage_loses_no_ticket(processes, redis_server):
+    scenario = build_scenario()
+    processes.broker_url = redis_server.url
+    processes.worker()
+    client = Client(processes.web())
+
+    redis_server.stop()
+    for number in range(5):
+        submit_report(
+            client,
+            category_id=scenario.category.pk,
+            place_code=scenario.place.code,
+            text=f"断网期间的上报 {number}",
+        )
+    assert Incident.objects.filter(state=State.SUBMITTED).count() == 5
+    redis_server.start()
+
+    wait_until(
+        lambda: Incident.objects.filter(state=State.DISPATCHED).count() == 5,
+        90,
+        "every ticket to be routed once Redis is back",
+    )
+    assert "routing not queued" in processes.log("web")
