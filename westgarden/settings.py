@@ -193,13 +193,16 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
 
-# Demo data may only be written to a development database unless the demo
-# command is told otherwise.
+# Password of the demo logins that manage.py demo_data creates.
 WESTGARDEN_DEMO_PASSWORD = env_str("WESTGARDEN_DEMO_PASSWORD", "westgarden-demo")
 
 # Uploaded photos: limits on what is accepted and the size they are stored at.
-WESTGARDEN_PHOTO_MAX_BYTES = env_int("WESTGARDEN_PHOTO_MAX_BYTES", 10 * 1024 * 1024, minimum=1)
-WESTGARDEN_PHOTO_MAX_PIXELS = env_int("WESTGARDEN_PHOTO_MAX_PIXELS", 40_000_000, minimum=1)
+WESTGARDEN_PHOTO_MAX_BYTES = env_int(
+    "WESTGARDEN_PHOTO_MAX_BYTES", 10 * 1024 * 1024, minimum=1
+)
+WESTGARDEN_PHOTO_MAX_PIXELS = env_int(
+    "WESTGARDEN_PHOTO_MAX_PIXELS", 40_000_000, minimum=1
+)
 WESTGARDEN_PHOTO_MAX_EDGE = env_int("WESTGARDEN_PHOTO_MAX_EDGE", 2048, minimum=64)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
@@ -226,7 +229,9 @@ WESTGARDEN_WORKING_HOURS = env_str(
 )
 
 # Dotted path of the SMS backend; the default only writes a log line.
-WESTGARDEN_SMS_BACKEND = env_str("WESTGARDEN_SMS_BACKEND", "incidents.sms.LoggingSmsBackend")
+WESTGARDEN_SMS_BACKEND = env_str(
+    "WESTGARDEN_SMS_BACKEND", "incidents.sms.LoggingSmsBackend"
+)
 
 # Publishing gives up quickly when the broker is down; the sweep catches up.
 CELERY_BROKER_CONNECTION_TIMEOUT = 2.0

@@ -60,7 +60,9 @@ def test_replay_answers_with_official_reply(demo):
     resolved = Incident.objects.filter(state=State.RESOLVED)
     assert resolved.count() == report.answered
     replies = {row["答复意见"].strip() for row in csv.DictReader(REPLIES_FILE.open())}
-    assert all(incident.reply in replies for incident in resolved if len(incident.reply) < 4000)
+    assert all(
+        incident.reply in replies for incident in resolved if len(incident.reply) < 4000
+    )
 
 
 def test_replay_twice_creates_nothing_new(demo):
@@ -105,7 +107,9 @@ def test_replay_command_prints_report(demo):
 
 def test_demo_tickets_escalate_some_and_repeat_nothing(demo):
     output = StringIO()
-    call_command("demo_tickets", "--count", "40", "--simulate-hours", "120", stdout=output)
+    call_command(
+        "demo_tickets", "--count", "40", "--simulate-hours", "120", stdout=output
+    )
     first = Incident.objects.count()
     call_command("demo_tickets", "--count", "40", stdout=StringIO())
 

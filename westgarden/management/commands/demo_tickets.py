@@ -6,7 +6,6 @@ from grids.models import Grid, Place
 from incidents.replay import replay_messages
 from westgarden.demo.tickets import sample_messages
 
-
 # General grid 1 of the demo structure, which demo-leader leads.
 DEMO_LEADER_GRID_CODE = "TR-01"
 
