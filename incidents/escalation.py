@@ -47,6 +47,7 @@ class SweepReport:
     escalated: dict[int, int] = field(default_factory=dict)  # level -> count
     supervised: int = 0
     routed: int = 0
+    reminded: int = 0
     failed: list[int] = field(default_factory=list)
 
     @property
@@ -324,12 +325,16 @@ def _triage_after_failure(incident_id: int, error: Exception) -> None:
 
 
 def sweep(now: datetime.datetime | None = None) -> SweepReport:
-    """Run one sweep: late routing, escalation, then supervision."""
+    """Run one sweep: late routing, escalation, supervision, then reminders."""
+    from incidents.reminders import remind_upcoming
+
     now = now or timezone.now()
     report = SweepReport()
     route_late(now, report)
     escalate_overdue(now, report)
     supervise_overdue(now, report)
+    with transaction.atomic(durable=True):
+        report.reminded = remind_upcoming(now)
     if report.escalated or report.supervised or report.routed or report.failed:
         logger.info(
             "sweep escalated=%s supervised=%s routed=%s failed=%s",

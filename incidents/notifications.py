@@ -60,7 +60,7 @@ def next_sending_time(
     return add_working_time(now, 0, calendar=calendar)
 
 
-class _Recipients:
+class Recipients:
     """Everything notify_for_events reads, fetched once per batch of events."""
 
     def __init__(self, incidents: dict[int, Incident], now: datetime.datetime) -> None:
@@ -117,13 +117,13 @@ class _Recipients:
         return self._leaders.get(incident.grid.parent_id, [])
 
 
-def _member_messages(
+def member_messages(
     key: str,
     member: Member,
     incident: Incident,
     text: tuple[str, str],
     is_urgent: bool,
-    context: _Recipients,
+    context: Recipients,
 ) -> list[Notification]:
     subject, body = text
     rows = []
@@ -178,7 +178,7 @@ def _staff_messages(
     incident: Incident,
     text: tuple[str, str],
     is_urgent: bool,
-    context: _Recipients,
+    context: Recipients,
 ) -> list[Notification]:
     subject, body = text
     return [
@@ -198,7 +198,7 @@ def _staff_messages(
 
 
 def _reporter_messages(
-    key: str, incident: Incident, is_urgent: bool, context: _Recipients
+    key: str, incident: Incident, is_urgent: bool, context: Recipients
 ) -> list[Notification]:
     code = incident.display_code
     with override(settings.LANGUAGE_CODE):
@@ -237,7 +237,7 @@ def _reporter_messages(
 
 
 def _messages_for(
-    event: IncidentEvent, incident: Incident, context: _Recipients
+    event: IncidentEvent, incident: Incident, context: Recipients
 ) -> list[Notification]:
     is_urgent = context.is_urgent(incident)
     key = f"e{event.pk}"
@@ -255,14 +255,14 @@ def _messages_for(
 
     rows: list[Notification] = []
     if event.kind in ASSIGNEE_EVENTS and incident.assignee is not None:
-        rows += _member_messages(
+        rows += member_messages(
             key, incident.assignee, incident, text, is_urgent, context
         )
     if event.kind == EventKind.ESCALATED and incident.state == State.SUBMITTED:
         rows += _staff_messages(key, incident, text, is_urgent, context)
     if event.kind == EventKind.SUPERVISED:
         for leader in context.parent_leaders(incident):
-            rows += _member_messages(key, leader, incident, text, is_urgent, context)
+            rows += member_messages(key, leader, incident, text, is_urgent, context)
         rows += _staff_messages(key, incident, text, is_urgent, context)
     if event.kind == EventKind.RESOLVED:
         rows += _reporter_messages(key, incident, is_urgent, context)
@@ -284,7 +284,7 @@ def notify_for_events(events: Sequence[IncidentEvent]) -> bool:
     incidents = Incident.objects.select_related(
         "category", "assignee__user", "grid"
     ).in_bulk({event.incident_id for event in events})
-    context = _Recipients(incidents, timezone.now())
+    context = Recipients(incidents, timezone.now())
 
     rows: list[Notification] = []
     for event in events:

@@ -48,6 +48,25 @@ def env_int(name: str, default: int, *, minimum: int = 0) -> int:
     return value
 
 
+def env_int_list(name: str, default: list[int]) -> list[int]:
+    """Return a comma-separated list of positive integers, such as "60,15"."""
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+
+    values = []
+    for item in raw.split(","):
+        item = item.strip()
+        if not item:
+            continue
+        if not item.isdigit() or int(item) == 0:
+            raise ImproperlyConfigured(
+                f"{name}={raw!r} contains {item!r}, which is not a positive integer."
+            )
+        values.append(int(item))
+    return values
+
+
 def env_list(name: str, default: list[str]) -> list[str]:
     raw = os.environ.get(name)
     if raw is None:

@@ -17,6 +17,7 @@ from westgarden.env import (
     email_config,
     env_bool,
     env_int,
+    env_int_list,
     env_list,
     env_rate,
     env_str,
@@ -227,6 +228,10 @@ CELERY_BEAT_SCHEDULE["incidents-deliver"] = {
 WESTGARDEN_WORKING_HOURS = env_str(
     "WESTGARDEN_WORKING_HOURS", "08:30-12:00,13:30-17:30"
 )
+
+# Minutes before an accept or resolve deadline at which the assignee is
+# reminded, one reminder per value.
+WESTGARDEN_REMINDER_MINUTES = env_int_list("WESTGARDEN_REMINDER_MINUTES", [60, 15])
 
 # Dotted path of the SMS backend; the default only writes a log line.
 WESTGARDEN_SMS_BACKEND = env_str(
