@@ -16,7 +16,7 @@ install: $(STAMP)
 
 ## Start the portal on embedded defaults: web server, Celery worker and beat.
 run: $(STAMP)
-	PATH="$(CURDIR)/$(BIN):$$PATH" bin/run
+	PATH="$(abspath $(BIN)):$$PATH" bin/run
 
 ## Run the test suite on whatever DATABASE_URL and CELERY_BROKER_URL name.
 test: $(STAMP)
@@ -27,7 +27,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 bench: $(STAMP)
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m bench
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m bench
 
 messages: $(STAMP)
 	$(BIN)/python manage.py makemessages -l zh_Hans -l en --ignore=.venv --ignore=var
