@@ -4,6 +4,7 @@ import http.client
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from urllib.parse import urlencode, urlsplit
@@ -86,6 +87,9 @@ class Client:
     def get(self, path: str) -> Response:
         return self.request("GET", path)
 
+    def post(self, path: str, form: dict[str, str]) -> Response:
+        return self.request("POST", path, form=form)
+
     def login(self, username: str, password: str) -> None:
         """Sign in through the admin login form; raise RuntimeError on failure."""
         page = self.get("/admin/login/?next=/admin/")
@@ -119,6 +123,8 @@ class Measurement:
     seconds: float = 0.0
     latencies: list[float] = field(default_factory=list)
     statuses: dict[int, int] = field(default_factory=dict)
+    # Status and start of the body of the first failed request, for the error.
+    first_failure: str = ""
 
     @property
     def rate(self) -> float:
@@ -131,6 +137,10 @@ class Measurement:
         return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
+def is_ok(response: Response) -> bool:
+    return response.status == 200
+
+
 def measure(
     client: Client,
     *,
@@ -140,13 +150,23 @@ def measure(
     warmup: int,
     concurrency: int,
     time_limit: float,
+    send: Callable[[Client], Response] | None = None,
+    succeeded: Callable[[Response], bool] = is_ok,
 ) -> Measurement:
-    """Send ``requests`` GETs to ``path`` from ``concurrency`` threads.
+    """Send ``requests`` requests from ``concurrency`` threads and time them.
 
-    Each thread first sends its share of ``warmup`` requests, which are not
-    counted. The loop stops early once ``time_limit`` seconds have passed;
-    the result then counts only the requests that completed.
+    By default each request is a GET of ``path``; ``send`` replaces it, for
+    instance with a form POST, and receives the thread's own client.
+    ``succeeded`` decides which responses count as completed. Each thread
+    first sends its share of ``warmup`` requests, which are not counted. The
+    loop stops early once ``time_limit`` seconds have passed; the result then
+    counts only the requests that completed.
     """
+    if send is None:
+
+        def send(own: Client) -> Response:
+            return own.get(path)
+
     result = Measurement(name=name, path=path, requested=requests)
     lock = threading.Lock()
     issued = 0
@@ -165,7 +185,7 @@ def measure(
         own = client.copy()
         try:
             for _ in range(max(1, warmup // concurrency)):
-                own.get(path)
+                send(own)
             start.wait(timeout=time_limit)
         except (threading.BrokenBarrierError, http.client.HTTPException, OSError):
             start.abort()
@@ -178,17 +198,21 @@ def measure(
                 issued += 1
             began = time.perf_counter()
             try:
-                status = own.get(path).status
-            except (http.client.HTTPException, OSError):
-                status = 0
+                response = send(own)
+            except (http.client.HTTPException, OSError) as error:
+                response = Response(0, {}, f"{type(error).__name__}: {error}")
             spent = time.perf_counter() - began
+            ok = succeeded(response)
             with lock:
+                status = response.status
                 result.statuses[status] = result.statuses.get(status, 0) + 1
-                if status == 200:
+                if ok:
                     result.completed += 1
                     result.latencies.append(spent)
-                else:
-                    result.failures += 1
+                    continue
+                result.failures += 1
+                if not result.first_failure:
+                    result.first_failure = f"{status} {response.body[:300]!r}"
 
     threads = [threading.Thread(target=worker, daemon=True) for _ in range(concurrency)]
     for thread in threads:

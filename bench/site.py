@@ -20,6 +20,10 @@ logger = logging.getLogger(__name__)
 REPO_DIR = Path(__file__).resolve().parent.parent
 MANAGE = str(REPO_DIR / "manage.py")
 HOST = "127.0.0.1"
+SETTINGS_MODULE = "bench.settings"
+# High enough that no measured request is rate limited: the benchmark sends
+# every request from one IP address.
+BENCH_RATE = "100000/m"
 
 
 class BenchError(RuntimeError):
@@ -70,7 +74,9 @@ class BenchSite:
     benchmark never writes to the database that DATABASE_URL names.
     """
 
-    def __init__(self, *, workers: int, keep: bool = False) -> None:
+    def __init__(
+        self, *, workers: int, keep: bool = False, broker_url: str = ""
+    ) -> None:
         self.workers = workers
         self.keep = keep
         self.folder = Path(tempfile.mkdtemp(prefix="westgarden-bench-"))
@@ -78,6 +84,10 @@ class BenchSite:
         self.base_url = f"http://{HOST}:{self.port}"
         self.server: subprocess.Popen | None = None
         self.server_log = self.folder / "gunicorn.log"
+        self.celery_worker: subprocess.Popen | None = None
+        self.celery_log = self.folder / "celery-worker.log"
+        # Empty means kombu's filesystem transport in the temp folder.
+        self.broker_url = broker_url
 
         source_url = os.environ.get("DATABASE_URL", "")
         self.postgres_url = ""
@@ -86,10 +96,16 @@ class BenchSite:
 
         self.env = dict(os.environ)
         self.env.update(
+            DJANGO_SETTINGS_MODULE=SETTINGS_MODULE,
             DEBUG="false",
             SECRET_KEY=secrets.token_urlsafe(50),
             ALLOWED_HOSTS=HOST,
             WESTGARDEN_VAR_DIR=str(self.folder),
+            WESTGARDEN_REPORT_RATE=BENCH_RATE,
+            WESTGARDEN_TRACK_RATE=BENCH_RATE,
+            # The client stands for the TLS proxy of a deployment and sends
+            # X-Forwarded-Proto: https with every request.
+            TRUST_X_FORWARDED_PROTO="true",
             LOG_LEVEL="WARNING",
             PYTHONUNBUFFERED="1",
         )
@@ -97,6 +113,10 @@ class BenchSite:
             self.env["DATABASE_URL"] = self.postgres_url
         else:
             self.env.pop("DATABASE_URL", None)
+        if broker_url:
+            self.env["CELERY_BROKER_URL"] = broker_url
+        else:
+            self.env.pop("CELERY_BROKER_URL", None)
 
     @property
     def database_label(self) -> str:
@@ -104,15 +124,32 @@ class BenchSite:
             return "PostgreSQL " + urlsplit(self.postgres_url).path.lstrip("/")
         return "SQLite in " + str(self.folder)
 
+    @property
+    def broker_label(self) -> str:
+        if self.broker_url:
+            return self.broker_url
+        return "kombu filesystem transport in " + str(self.folder / "broker")
+
     def apply_environment(self) -> None:
-        """Point this process's Django settings at the bench database."""
-        os.environ["DJANGO_SETTINGS_MODULE"] = "westgarden.settings"
-        for name in ("DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "WESTGARDEN_VAR_DIR"):
+        """Point this process's Django settings at the bench database and broker."""
+        names = (
+            "DJANGO_SETTINGS_MODULE",
+            "DEBUG",
+            "SECRET_KEY",
+            "ALLOWED_HOSTS",
+            "WESTGARDEN_VAR_DIR",
+            "WESTGARDEN_REPORT_RATE",
+            "WESTGARDEN_TRACK_RATE",
+            "TRUST_X_FORWARDED_PROTO",
+            "LOG_LEVEL",
+        )
+        for name in names:
             os.environ[name] = self.env[name]
-        if self.postgres_url:
-            os.environ["DATABASE_URL"] = self.postgres_url
-        else:
-            os.environ.pop("DATABASE_URL", None)
+        for name in ("DATABASE_URL", "CELERY_BROKER_URL"):
+            if name in self.env:
+                os.environ[name] = self.env[name]
+            else:
+                os.environ.pop(name, None)
 
     def manage(self, *arguments: str, timeout: float) -> float:
         """Run a manage.py command; return its wall-clock time in seconds."""
@@ -154,9 +191,10 @@ class BenchSite:
             return
         name = urlsplit(self.postgres_url).path.lstrip("/")
         # Closes the bench process's own connections first, or DROP waits.
-        from django.db import connections
+        if "django.db" in sys.modules:
+            from django.db import connections
 
-        connections.close_all()
+            connections.close_all()
         _postgres_admin(self.postgres_url, [f'DROP DATABASE IF EXISTS "{name}"'])
 
     def start_server(self, *, timeout: float = 30.0) -> None:
@@ -223,6 +261,59 @@ class BenchSite:
             os.killpg(self.server.pid, signal.SIGKILL)
             self.server.wait(timeout=10)
         logger.info("gunicorn stopped pid=%s", self.server.pid)
+
+    def start_worker(self, *, queue: str) -> None:
+        """Start a Celery worker with the solo pool on ``queue``.
+
+        The caller waits for the worker to run a first task; this returns
+        once the process has started.
+        """
+        command = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "westgarden",
+            "worker",
+            "--pool=solo",
+            "--loglevel=INFO",
+            "--include=bench.tasks",
+            f"--queues={queue}",
+            f"--hostname=bench-{self.port}@%h",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ]
+        with self.celery_log.open("w") as log:
+            self.celery_worker = subprocess.Popen(
+                command,
+                cwd=REPO_DIR,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        logger.info("celery worker started pid=%s", self.celery_worker.pid)
+
+    def check_worker(self) -> None:
+        """Raise BenchError if the Celery worker has exited."""
+        if self.celery_worker is not None and self.celery_worker.poll() is not None:
+            raise BenchError(
+                f"the Celery worker exited with code {self.celery_worker.returncode}:\n"
+                + self.celery_log.read_text()[-3000:]
+            )
+
+    def stop_worker(self) -> None:
+        """Stop the Celery worker: TERM (a warm shutdown), then KILL after 20 s."""
+        if self.celery_worker is None or self.celery_worker.poll() is not None:
+            return
+        os.killpg(self.celery_worker.pid, signal.SIGTERM)
+        try:
+            self.celery_worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.celery_worker.pid, signal.SIGKILL)
+            self.celery_worker.wait(timeout=10)
+        logger.info("celery worker stopped pid=%s", self.celery_worker.pid)
 
     def remove(self) -> None:
         if self.keep:

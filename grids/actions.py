@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models.deletion import ProtectedError, RestrictedError
 from django.utils.translation import gettext as _
 
+from grids.cache import bump_directory_version
 from grids.locks import lock_grid_tree
 from grids.models import Grid, Place
 
@@ -51,6 +52,7 @@ def grid_create(
         )
         grid.full_clean()
         grid.save()
+        transaction.on_commit(bump_directory_version)
 
     logger.info("grid created id=%s kind=%s parent=%s", grid.pk, kind, parent_id)
     return grid
@@ -88,6 +90,7 @@ def grid_update(*, grid_id: int, **fields: object) -> Grid:
                 if field != "parent_id":
                     setattr(grid, field, value)
         grid.save()
+        transaction.on_commit(bump_directory_version)
 
     logger.info("grid updated id=%s fields=%s", grid.pk, sorted(fields))
     return grid
@@ -129,6 +132,7 @@ def grid_remove(*, grid_id: int) -> bool:
             grid.is_active = False
             grid.full_clean()
             grid.save(update_fields=["is_active", "updated_at"])
+        transaction.on_commit(bump_directory_version)
 
     if deleted:
         logger.info("grid deleted id=%s", grid_id)
@@ -158,6 +162,7 @@ def place_create(
         )
         place.full_clean()
         place.save()
+        transaction.on_commit(bump_directory_version)
 
     logger.info("place created id=%s grid=%s", place.pk, grid_id)
     return place
@@ -176,6 +181,7 @@ def place_update(*, place_id: int, **fields: object) -> Place:
             setattr(place, field, value)
         place.full_clean()
         place.save()
+        transaction.on_commit(bump_directory_version)
 
     logger.info("place updated id=%s fields=%s", place_id, sorted(fields))
     return place

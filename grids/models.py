@@ -223,6 +223,7 @@ class Place(models.Model):
     class Meta:
         verbose_name = _("place")
         verbose_name_plural = _("places")
+        ordering = ["code"]
         indexes = [models.Index(fields=["grid", "is_active"], name="place_grid_active")]
 
     def __str__(self) -> str:

@@ -12,6 +12,7 @@ met on the same row.
 
 import datetime
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -92,35 +93,47 @@ class _CategoryCache:
 
 
 def escalate_overdue(
-    now: datetime.datetime, report: SweepReport, *, batch_size: int = BATCH_SIZE
+    now: datetime.datetime,
+    report: SweepReport,
+    *,
+    batch_size: int = BATCH_SIZE,
+    only: Collection[int] | None = None,
 ) -> None:
-    """Hand every ticket whose accept deadline has passed to the next level up."""
+    """Hand every ticket whose accept deadline has passed to the next level up.
+
+    ``only`` limits the sweep to those ticket ids, as a replay does.
+    """
     categories = _CategoryCache(now)
     while True:
         try:
-            done = _escalate_batch(now, report, categories, batch_size)
+            done = _escalate_batch(now, report, categories, batch_size, only)
         except Exception:
             # One bad row, such as a category whose deadline cannot be
             # computed, must not hold up the others: the batch is rolled
             # back and retried ticket by ticket, which sets the bad row aside.
             logger.exception("escalation batch failed; retrying ticket by ticket")
-            done = _escalate_one_by_one(now, report, categories, batch_size)
+            done = _escalate_one_by_one(now, report, categories, batch_size, only)
         if done:
             return
 
 
-def _overdue_accept(now: datetime.datetime):
-    return Incident.objects.filter(
-        state=State.DISPATCHED, accept_deadline__lte=now
+def _scoped(queryset, only: Collection[int] | None):
+    return queryset if only is None else queryset.filter(pk__in=list(only))
+
+
+def _overdue_accept(now: datetime.datetime, only: Collection[int] | None):
+    return _scoped(
+        Incident.objects.filter(state=State.DISPATCHED, accept_deadline__lte=now),
+        only,
     ).order_by("accept_deadline", "pk")
 
 
-def _escalate_batch(now, report, categories, batch_size) -> bool:
+def _escalate_batch(now, report, categories, batch_size, only) -> bool:
     with transaction.atomic(durable=True):
         batch = _locked_batch(
             # Every field that bulk_update() writes must be loaded here, or
             # reading a deferred one costs a query per ticket.
-            _overdue_accept(now).only(
+            _overdue_accept(now, only).only(
                 "pk",
                 "grid_id",
                 "escalation_level",
@@ -143,12 +156,14 @@ def _escalate_batch(now, report, categories, batch_size) -> bool:
     return len(batch) < batch_size
 
 
-def _escalate_one_by_one(now, report, categories, batch_size) -> bool:
-    ids = list(_overdue_accept(now).values_list("pk", flat=True)[:batch_size])
+def _escalate_one_by_one(now, report, categories, batch_size, only) -> bool:
+    ids = list(_overdue_accept(now, only).values_list("pk", flat=True)[:batch_size])
     for incident_id in ids:
         try:
             with transaction.atomic(durable=True):
-                batch = _locked_batch(_overdue_accept(now).filter(pk=incident_id), 1)
+                batch = _locked_batch(
+                    _overdue_accept(now, only).filter(pk=incident_id), 1
+                )
                 levels = _escalate_rows(batch, now, categories) if batch else {}
             _add_levels(report, levels)
         except Exception:
@@ -247,17 +262,22 @@ def _escalate_rows(batch: list[Incident], now, categories) -> dict[int, int]:
 
 
 def supervise_overdue(
-    now: datetime.datetime, report: SweepReport, *, batch_size: int = BATCH_SIZE
+    now: datetime.datetime,
+    report: SweepReport,
+    *,
+    batch_size: int = BATCH_SIZE,
+    only: Collection[int] | None = None,
 ) -> None:
     """Put open tickets past their resolve deadline under supervision (督办)."""
     while True:
         with transaction.atomic(durable=True):
+            overdue = Incident.objects.filter(
+                state__in=[State.DISPATCHED, State.ACCEPTED],
+                is_supervised=False,
+                resolve_deadline__lte=now,
+            )
             batch = _locked_batch(
-                Incident.objects.filter(
-                    state__in=[State.DISPATCHED, State.ACCEPTED],
-                    is_supervised=False,
-                    resolve_deadline__lte=now,
-                )
+                _scoped(overdue, only)
                 .order_by("resolve_deadline", "pk")
                 .only("pk", "is_supervised", "grid_id", "state"),
                 batch_size,
@@ -288,15 +308,21 @@ def supervise_overdue(
             return
 
 
-def route_late(now: datetime.datetime, report: SweepReport) -> None:
+def route_late(
+    now: datetime.datetime,
+    report: SweepReport,
+    *,
+    only: Collection[int] | None = None,
+) -> None:
     """Route tickets still waiting after the grace period, as after a broker outage."""
     from incidents.routing import incident_route
 
     grace = datetime.timedelta(seconds=settings.WESTGARDEN_ROUTING_GRACE_SECONDS)
+    waiting = Incident.objects.filter(
+        state=State.SUBMITTED, needs_triage=False, created_at__lte=now - grace
+    )
     ids = list(
-        Incident.objects.filter(
-            state=State.SUBMITTED, needs_triage=False, created_at__lte=now - grace
-        )
+        _scoped(waiting, only)
         .order_by("created_at")
         .values_list("pk", flat=True)[:BATCH_SIZE]
     )
@@ -324,17 +350,25 @@ def _triage_after_failure(incident_id: int, error: Exception) -> None:
         logger.exception("triage after failed routing failed id=%s", incident_id)
 
 
-def sweep(now: datetime.datetime | None = None) -> SweepReport:
-    """Run one sweep: late routing, escalation, supervision, then reminders."""
+def sweep(
+    now: datetime.datetime | None = None, *, only: Collection[int] | None = None
+) -> SweepReport:
+    """Run one sweep: late routing, escalation, supervision, then reminders.
+
+    With ``only``, the sweep touches just those ticket ids and sends no
+    reminders: replays run it on a simulated clock and must leave every other
+    ticket alone.
+    """
     from incidents.reminders import remind_upcoming
 
     now = now or timezone.now()
     report = SweepReport()
-    route_late(now, report)
-    escalate_overdue(now, report)
-    supervise_overdue(now, report)
-    with transaction.atomic(durable=True):
-        report.reminded = remind_upcoming(now)
+    route_late(now, report, only=only)
+    escalate_overdue(now, report, only=only)
+    supervise_overdue(now, report, only=only)
+    if only is None:
+        with transaction.atomic(durable=True):
+            report.reminded = remind_upcoming(now)
     if report.escalated or report.supervised or report.routed or report.failed:
         logger.info(
             "sweep escalated=%s supervised=%s routed=%s failed=%s",

@@ -177,7 +177,7 @@ class PublicReportForm(forms.Form):
         label=_("E-mail"),
         required=False,
         help_text=_("Optional; we write to you when your report is answered."),
-        error_messages={"invalid": _("Enter a valid e-mail address.")},
+        error_messages={"invalid": _("%(value)s is not a valid e-mail address.")},
     )
     hide_name = forms.BooleanField(
         label=_("Hide my name from grid members"),

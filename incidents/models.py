@@ -1,6 +1,7 @@
 """Categories, tickets, their history, photos and ratings."""
 
 import secrets
+import unicodedata
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -25,8 +26,13 @@ def new_tracking_code() -> str:
 
 
 def normalize_tracking_code(raw: str) -> str:
-    """Return the stored form of a code typed by a person: upper case, no separators."""
-    return "".join(ch for ch in raw.upper() if ch.isalnum())
+    """Return the stored form of a code typed by a person: upper case, no separators.
+
+    NFKC turns the full-width letters and digits of Chinese phone keyboards
+    (ＡＢ１２) into ASCII first.
+    """
+    ascii_form = unicodedata.normalize("NFKC", raw).upper()
+    return "".join(ch for ch in ascii_form if ch.isascii() and ch.isalnum())
 
 
 def format_tracking_code(code: str) -> str:

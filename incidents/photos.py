@@ -18,7 +18,14 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 logger = logging.getLogger(__name__)
 
-ACCEPTED_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
+# MPO is a JPEG with extra frames, as many phone cameras write; its first
+# frame is the photo.
+ACCEPTED_FORMATS = {
+    "JPEG": "image/jpeg",
+    "MPO": "image/jpeg",
+    "PNG": "image/png",
+    "WEBP": "image/webp",
+}
 MAX_PHOTOS = 4
 
 
@@ -76,14 +83,14 @@ def prepare_photo(
                     }
                 )
             image.load()
-    except (
-        UnidentifiedImageError,
-        OSError,
-        SyntaxError,
-        ValueError,
-        Image.DecompressionBombError,
-        Image.DecompressionBombWarning,
-    ):
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ValidationError(
+            {
+                field: _("%(name)s has more than %(limit)s million pixels.")
+                % {"name": label, "limit": max_pixels // 1_000_000}
+            }
+        ) from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         raise ValidationError(
             {
                 field: _("%(name)s could not be read as a JPEG, PNG or WebP image.")

@@ -27,13 +27,18 @@ PLACE_SEARCH_LIMIT = 20
 MOBILE_NUMBER = re.compile(r"(?<!\d)(1[3-9]\d)[ -]?(\d{4})[ -]?(\d{4})(?!\d)")
 
 
-def mask_mobile_numbers(text: str) -> str:
-    """Return ``text`` with every mainland mobile number masked as 138****0000.
+# An e-mail address; the local part is hidden, the domain kept.
+EMAIL_ADDRESS = re.compile(r"[\w.+-]+@([\w-]+(?:\.[\w-]+)+)")
 
-    Public pages show free text written by staff, members and the reporter;
-    a phone number typed into it must not reach everyone who has the code.
+
+def mask_mobile_numbers(text: str) -> str:
+    """Return ``text`` with mobile numbers and e-mail addresses masked.
+
+    Numbers become 138****0000 and addresses ***@example.com. Public pages
+    show free text written by staff, members and the reporter; contact data
+    typed into it must not reach everyone who has the code.
     """
-    return MOBILE_NUMBER.sub(r"\1****\3", text)
+    return EMAIL_ADDRESS.sub(r"***@\1", MOBILE_NUMBER.sub(r"\1****\3", text))
 
 
 def public_categories() -> list[Category]:

@@ -93,6 +93,7 @@ class Message:
 class ReplayReport:
     read: int = 0
     created: int = 0
+    skipped: int = 0
     rejected: list[str] = field(default_factory=list)
     routed: int = 0
     triage: int = 0
@@ -122,6 +123,7 @@ class ReplayReport:
         return [
             f"messages read          {self.read}",
             f"tickets created        {self.created}",
+            f"skipped, seen before   {self.skipped}",
             f"rejected at intake     {len(self.rejected)}",
             f"routed to a member     {self.routed}",
             f"sent to staff triage   {self.triage}",
@@ -247,6 +249,7 @@ def replay_messages(
         place_id = rng.choice(places)
         key = f"{key_prefix}:{message.number}" if message.number else None
         if key and Incident.objects.filter(idempotency_key=key).exists():
+            report.skipped += 1
             continue
         try:
             incident = incident_submit(
@@ -271,7 +274,7 @@ def replay_messages(
 
     _answer(created, rng, answer_share, report)
     if simulate_hours > 0:
-        _run_sweeps(timezone.now(), simulate_hours, report)
+        _run_sweeps(timezone.now(), simulate_hours, report, [pk for pk, _m in created])
     _collect(report, [pk for pk, _message in created])
     report.seconds = time.monotonic() - started
     return report
@@ -318,19 +321,27 @@ def _answer(created, rng: random.Random, share: float, report: ReplayReport) -> 
         report.answered += 1
 
 
-def _run_sweeps(start: datetime.datetime, hours: float, report: ReplayReport) -> None:
-    """Sweep at each passing accept deadline until ``hours`` after ``start``."""
+def _run_sweeps(
+    start: datetime.datetime, hours: float, report: ReplayReport, ids: list[int]
+) -> None:
+    """Sweep the tickets ``ids`` at each passing accept deadline until ``hours`` later.
+
+    Only the replayed tickets are swept, so real tickets in the same database
+    keep their deadlines.
+    """
     end = start + datetime.timedelta(hours=hours)
     for _round in range(100):
         next_deadline = (
-            Incident.objects.filter(state=State.DISPATCHED, accept_deadline__lte=end)
+            Incident.objects.filter(
+                pk__in=ids, state=State.DISPATCHED, accept_deadline__lte=end
+            )
             .order_by("accept_deadline")
             .values_list("accept_deadline", flat=True)
             .first()
         )
         if next_deadline is None:
             return
-        result = sweep(now=next_deadline + datetime.timedelta(seconds=1))
+        result = sweep(now=next_deadline + datetime.timedelta(seconds=1), only=ids)
         report.escalated.update(result.escalated)
         report.supervised += result.supervised
 

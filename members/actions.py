@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from grids.cache import bump_directory_version
 from grids.models import Grid, GridKind
 from members.models import (
     MULTI_LEADER_KINDS,
@@ -47,6 +48,7 @@ def member_create(
         )
         member.full_clean()
         member.save()
+        transaction.on_commit(bump_directory_version)
 
     logger.info("member created id=%s", member.pk)
     return member
@@ -74,6 +76,7 @@ def member_update(*, member_id: int, **fields: Any) -> Member:
             setattr(member, field, value)
         member.full_clean()
         member.save()
+        transaction.on_commit(bump_directory_version)
 
     logger.info("member updated id=%s fields=%s", member_id, sorted(fields))
     return member
@@ -172,6 +175,7 @@ def assignment_create(
             check_leader_vacancy(grid, start_date=start_date, end_date=end_date)
         assignment.save()
         assignment.roles.set(Role.objects.filter(code__in=role_codes))
+        transaction.on_commit(bump_directory_version)
 
     logger.info(
         "assignment created id=%s member=%s grid=%s position=%s",
@@ -237,6 +241,7 @@ def assignment_update(*, assignment_id: int, **fields: Any) -> Assignment:
         assignment.save()
         if role_codes is not None:
             assignment.roles.set(Role.objects.filter(code__in=role_codes))
+        transaction.on_commit(bump_directory_version)
 
     changed = sorted([*fields, *(["roles"] if role_codes is not None else [])])
     logger.info("assignment updated id=%s fields=%s", assignment_id, changed)
@@ -270,6 +275,7 @@ def party_organization_set(
         organization.secretary_id = secretary_id
         organization.full_clean()
         organization.save()
+        transaction.on_commit(bump_directory_version)
 
     logger.info("party organization set id=%s grid=%s", organization.pk, grid_id)
     return organization

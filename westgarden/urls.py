@@ -18,6 +18,7 @@ urlpatterns = [
     path("m/", views.mobile_home, name="mobile-home"),
     path("m/", include("incidents.urls_mobile")),
     path("admin/", admin.site.urls),
+    path("grids/", include("members.urls")),
     # Public pages for residents: report/, track/ and qr/.
     path("", include("incidents.urls_public")),
 ]

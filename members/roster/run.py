@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 
+from grids.cache import bump_directory_version
 from grids.locks import lock_grid_tree
 from grids.roster.sheets import RosterError, RosterFile, Sheet, read_roster_files
 from grids.roster.tree import (
@@ -75,6 +76,7 @@ def roster_import(
         write_grids(grid_plan)
         write_places(place_plan)
         write_members(member_plan)
+        transaction.on_commit(bump_directory_version)
         report.written = True
     return _finish(report, sheets, started)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from incidents.models import EventKind, Incident, IncidentEvent, State
+from incidents.models import Category, EventKind, Incident, IncidentEvent, State
 from incidents.replay import read_messages, replay
 from members.models import Assignment
 
@@ -125,4 +125,38 @@ def test_demo_tickets_refuses_without_debug(demo, settings):
 
     with pytest.raises(CommandError) as caught:
         call_command("demo_tickets", "--count", "1", stdout=StringIO())
+    assert "--allow-production" in str(caught.value)
+
+
+def test_replay_sweeps_leave_other_tickets_alone(demo):
+    from grids.models import Place
+    from incidents.actors import Actor
+    from incidents.models import Channel
+    from incidents.routing import incident_route
+    from incidents.workflow import incident_submit
+
+    real = incident_submit(
+        category_id=Category.objects.get(code="noise-nuisance").pk,
+        description="真实的噪音投诉",
+        channel=Channel.PUBLIC_FORM,
+        place_id=Place.objects.order_by("pk").first().pk,
+        actor=Actor.resident(),
+    )
+    incident_route(incident_id=real.pk)
+    real.refresh_from_db()
+
+    report = replay(needs(BOARD_FILE), limit=10, simulate_hours=120, answer_share=0)
+    after = Incident.objects.get(pk=real.pk)
+
+    assert sum(report.escalated.values()) > 0
+    assert after.escalation_level == 0
+    assert after.accept_deadline == real.accept_deadline
+    assert not after.events.filter(kind=EventKind.ESCALATED).exists()
+
+
+def test_replay_command_refuses_without_debug(demo, settings):
+    settings.DEBUG = False
+
+    with pytest.raises(CommandError) as caught:
+        call_command("replay_messages", str(needs(BOARD_FILE)), stdout=StringIO())
     assert "--allow-production" in str(caught.value)

@@ -22,6 +22,7 @@ from django.db import models, transaction
 from django.db.models import Max, Q
 from django.utils.translation import gettext as _
 
+from grids.cache import bump_directory_version
 from grids.locks import lock_grid_tree
 from grids.models import Grid, GridKind, Place
 from grids.queries import grid_tree_problems
@@ -80,6 +81,7 @@ def demo_data_create(*, seed: int, scale: float = 1.0) -> Counter[str]:
         _create_places(plan.places, grids, created)
         _create_logins(plan, grids, members, created)
         _check_tree()
+        transaction.on_commit(bump_directory_version)
 
     logger.info(
         "demo data created seed=%s scale=%s rows=%s", seed, scale, dict(created)

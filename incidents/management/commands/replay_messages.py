@@ -1,5 +1,6 @@
 from pathlib import Path
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
@@ -36,12 +37,22 @@ class Command(BaseCommand):
             help="Share (0-1) of routed messages with a reply that get answered.",
         )
         parser.add_argument(
+            "--allow-production",
+            action="store_true",
+            help="Run even though DEBUG is off.",
+        )
+        parser.add_argument(
             "--via-celery",
             action="store_true",
             help="Leave routing to a running Celery worker and wait for it.",
         )
 
     def handle(self, *args, **options) -> None:
+        if not settings.DEBUG and not options["allow_production"]:
+            raise CommandError(
+                "DEBUG is off, so this may be a production database; pass "
+                "--allow-production to replay messages into it anyway."
+            )
         path: Path = options["path"]
         if not path.is_file():
             raise CommandError(f"{path} does not exist or is not a file.")

@@ -1,0 +1,51 @@
+"""Error pages, NUL characters and log redaction, site-wide."""
+
+import logging
+
+import pytest
+from django.test import override_settings
+
+from westgarden.logs import RedactTrackingCodes
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/report/places?q=%00", "/report/?place=%00", "/qr/a%00b/poster/"],
+)
+def test_nul_character_rejected_with_400(client, db, path):
+    response = client.get(path)
+
+    assert response.status_code == 400
+
+
+@override_settings(DEBUG=False)
+def test_404_page_is_translated(client, db):
+    response = client.get("/no-such-page/", HTTP_ACCEPT_LANGUAGE="zh-hans")
+
+    assert response.status_code == 404
+    assert "找不到页面".encode() in response.content
+
+
+def test_csrf_failure_page_explains(db):
+    from django.test import Client
+
+    response = Client(enforce_csrf_checks=True).post("/track/", {"code": "X"})
+
+    assert response.status_code == 403
+    assert "表单已过期".encode() in response.content
+
+
+def test_log_filter_hides_tracking_codes():
+    record = logging.LogRecord(
+        "django.request",
+        logging.WARNING,
+        __file__,
+        1,
+        "Not Found: %s",
+        ("/track/K7Q2M-9XDPA/",),
+        None,
+    )
+
+    RedactTrackingCodes().filter(record)
+
+    assert record.getMessage() == "Not Found: /track/<code>/"
