@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 
 from incidents.models import ActorKind
 from members.models import Member
@@ -11,7 +11,7 @@ from members.models import Member
 @dataclass(frozen=True)
 class Actor:
     kind: str
-    user: AbstractBaseUser | None = None
+    user: User | None = None
     member: Member | None = None
 
     @classmethod
@@ -23,7 +23,7 @@ class Actor:
         return cls(ActorKind.SYSTEM)
 
     @classmethod
-    def for_user(cls, user: AbstractBaseUser | AnonymousUser) -> "Actor":
+    def for_user(cls, user: User | AnonymousUser) -> "Actor":
         """Return the actor for a signed-in user: staff first, then a linked member."""
         if not user.is_authenticated:
             return cls.resident()

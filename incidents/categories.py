@@ -1,6 +1,8 @@
 """Category settings as children inherit them from their ancestors."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from incidents.models import Category, TimeBasis
 
@@ -24,19 +26,24 @@ def effective_settings(category: Category) -> CategorySettings:
 
     Costs one query for the ancestors.
     """
-    chain = [category, *reversed(list(category.get_ancestors()))]
+    return settings_from_chain([category, *reversed(list(category.get_ancestors()))])
 
-    def first(field: str, empty: object) -> object:
+
+def settings_from_chain(chain: Sequence[Category]) -> CategorySettings:
+    """Return the settings of ``chain[0]`` given its ancestors, nearest first."""
+
+    def first(field: str) -> Any:
+        """Return the nearest value of ``field`` that is neither None nor empty."""
         for node in chain:
             value = getattr(node, field)
-            if value != empty and value is not None:
+            if value is not None and value != "":
                 return value
         return None
 
     return CategorySettings(
-        role=first("role", "") or "",
-        is_urgent=bool(first("is_urgent", None)),
-        accept_minutes=first("accept_minutes", None) or DEFAULT_ACCEPT_MINUTES,
-        resolve_minutes=first("resolve_minutes", None) or DEFAULT_RESOLVE_MINUTES,
-        time_basis=first("time_basis", "") or DEFAULT_TIME_BASIS,
+        role=str(first("role") or ""),
+        is_urgent=bool(first("is_urgent")),
+        accept_minutes=int(first("accept_minutes") or DEFAULT_ACCEPT_MINUTES),
+        resolve_minutes=int(first("resolve_minutes") or DEFAULT_RESOLVE_MINUTES),
+        time_basis=str(first("time_basis") or DEFAULT_TIME_BASIS),
     )

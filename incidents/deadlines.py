@@ -19,18 +19,13 @@ are: a later deadline does not undo them.
 
 import datetime
 import logging
-from collections.abc import Collection, Sequence
+from collections.abc import Collection
 
 from django.db import transaction
 from django.db.models import OuterRef, Subquery
 
 from incidents.calendar import NoWorkingDayError, WorkingCalendar, deadline_after
-from incidents.categories import (
-    DEFAULT_ACCEPT_MINUTES,
-    DEFAULT_RESOLVE_MINUTES,
-    DEFAULT_TIME_BASIS,
-    CategorySettings,
-)
+from incidents.categories import CategorySettings, settings_from_chain
 from incidents.models import (
     Category,
     EventKind,
@@ -55,29 +50,6 @@ SETTINGS_FIELDS = (
     "resolve_minutes",
     "time_basis",
 )
-
-
-def settings_from_chain(chain: Sequence[Category]) -> CategorySettings:
-    """Return the settings of ``chain[0]`` given its ancestors, nearest first.
-
-    Each setting comes from the first category in the chain that sets it, as
-    incidents.categories.effective_settings() reads it from the database.
-    """
-
-    def first(field: str) -> object:
-        for node in chain:
-            value = getattr(node, field)
-            if value is not None and value != "":
-                return value
-        return None
-
-    return CategorySettings(
-        role=str(first("role") or ""),
-        is_urgent=bool(first("is_urgent")),
-        accept_minutes=int(first("accept_minutes") or DEFAULT_ACCEPT_MINUTES),
-        resolve_minutes=int(first("resolve_minutes") or DEFAULT_RESOLVE_MINUTES),
-        time_basis=str(first("time_basis") or DEFAULT_TIME_BASIS),
-    )
 
 
 def settings_by_category() -> dict[int, CategorySettings]:

@@ -99,9 +99,9 @@ def prepare_photo(
         ) from None
 
     source_format = image.format
-    image = ImageOps.exif_transpose(image)
-    image.thumbnail((max_edge, max_edge))
-    return _encode(image, source_format)
+    upright: Image.Image = ImageOps.exif_transpose(image)
+    upright.thumbnail((max_edge, max_edge))
+    return _encode(upright, source_format)
 
 
 def _encode(image: Image.Image, source_format: str) -> PreparedPhoto:

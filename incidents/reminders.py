@@ -73,6 +73,8 @@ def _remind(now, offset: int, which: str, field: str, states) -> int:
     context = Recipients({incident.pk: incident for incident in incidents}, now)
     rows: list[Notification] = []
     for incident in incidents:
+        if incident.assignee is None:
+            continue
         deadline = getattr(incident, field)
         key = f"remind:{which}:{offset}:{incident.pk}:{int(deadline.timestamp())}"
         rows += member_messages(

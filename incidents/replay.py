@@ -228,8 +228,8 @@ def replay_messages(
     rng = random.Random(seed)
     if places is None:
         places = Place.objects.filter(is_active=True, grid__is_active=True)
-    places = sorted(place.pk for place in places)
-    if not places:
+    place_ids = sorted(place.pk for place in places)
+    if not place_ids:
         raise ValidationError({"places": "No active places; run demo_data first."})
     categories = {
         category.code: category for category in Category.objects.filter(is_active=True)
@@ -246,7 +246,7 @@ def replay_messages(
     for message in messages:
         report.read += 1
         category = category_for(message, categories)
-        place_id = rng.choice(places)
+        place_id = rng.choice(place_ids)
         key = f"{key_prefix}:{message.number}" if message.number else None
         if key and Incident.objects.filter(idempotency_key=key).exists():
             report.skipped += 1

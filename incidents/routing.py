@@ -47,7 +47,7 @@ def _least_loaded(assignments) -> Member | None:
 
 def decide(incident: Incident) -> RoutingDecision:
     """Return who should handle ``incident`` and why, without writing anything."""
-    grid = incident.grid or (incident.place.grid if incident.place_id else None)
+    grid = incident.grid or (incident.place.grid if incident.place else None)
     if grid is None:
         return RoutingDecision(None, None, _("The ticket names no place or grid."))
 

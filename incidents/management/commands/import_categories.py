@@ -70,8 +70,8 @@ class Command(BaseCommand):
         except OSError as error:
             raise CommandError(f"Cannot read {path}: {error.strerror}.") from None
         except TaxonomyInvalid as invalid:
-            for error in invalid.errors:
-                self.stderr.write(f"{path}: {error}")
+            for problem in invalid.errors:
+                self.stderr.write(f"{path}: {problem}")
             raise CommandError(
                 f"{len(invalid.errors)} errors; no category was written."
             ) from None
