@@ -597,7 +597,7 @@ def print_results(arguments: argparse.Namespace, run: Run, site: BenchSite) -> N
         replay = run.replay
         print()
         print(
-            f"replay of {replay.path.name}: {replay.read} messages read, "
+            f"replay: {replay.read} messages read, "
             f"{replay.created} tickets created, {replay.routed} routed, "
             f"{replay.seconds:.1f} s, {replay.rate:.1f} tickets/s"
         )
