@@ -1,11 +1,12 @@
-"""Build the demo data set, serve it with gunicorn and measure the portal.
+"""Measure the portal at Tianrui scale on a throwaway database.
 
-Parts, chosen with --only: pages (staff admin and grid pages), tickets (the
-public report form and tracking page, with a database of many tickets),
-routing (a real Celery worker, against a no-op task), replay (recorded
-messages through intake) and sweep (the escalation sweep at scale). Pages
-are measured as ratios to a bare Django view in the same run. The page
-docs/benchmarks.md describes every row and records past runs.
+A run builds the demo data set, then measures the parts chosen with --only.
+pages: the staff admin and the public grid directory. tickets: the public
+report form and tracking page, with many tickets in the database. routing: a
+real Celery worker, against a no-op task. replay: recorded messages through
+intake. sweep: the escalation sweep at scale. Pages are measured as ratios
+to a bare Django view served in the same run. The page docs/benchmarks.md
+describes every row and records past runs.
 """
 
 import argparse
@@ -221,7 +222,8 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     for name, value in asdict(sizes).items():
         if getattr(arguments, name, None) is None:
             setattr(arguments, name, value)
-    arguments.admin_requests = arguments.requests or sizes.admin_requests
+    if arguments.requests is not None:
+        arguments.admin_requests = arguments.requests
 
     positive = (
         "admin_requests",

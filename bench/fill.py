@@ -1,9 +1,9 @@
 """Bulk fills of the bench database: tickets with history, and open tickets by SQL.
 
 Both fills spread tickets over the active places of the demo structure, each
-in its place's grid and, once dispatched, assigned to a member who serves in
-that grid (or, if nobody does, in its parent grid). Import this module only
-after django.setup().
+in its place's grid. Tickets past submission are assigned to a member who
+serves in that grid, or in its parent grid where the grid has no member.
+Import this module only after django.setup().
 """
 
 import datetime
@@ -134,7 +134,7 @@ def fill_tickets(count: int, *, seed: int) -> FillResult:
 
     Tracking codes come from incidents.models.new_tracking_code. Every
     ticket's timestamps are the time of the fill, because bulk_create sets
-    the auto_now fields; deadlines of open tickets lie days ahead, so no
+    the auto_now fields. Deadlines of open tickets lie days ahead, so no
     sweep finds them overdue.
     """
     started = time.perf_counter()
@@ -162,8 +162,8 @@ def fill_tickets(count: int, *, seed: int) -> FillResult:
 def _analyze(tables: list[str]) -> None:
     """Run ANALYZE on ``tables`` on PostgreSQL, as autovacuum would soon after a fill.
 
-    SQLite keeps no statistics unless asked, and the portal never asks, so
-    the bench leaves it without them too.
+    SQLite keeps statistics only after an explicit ANALYZE, which the portal
+    never runs, so the bench runs none there either.
     """
     if connection.vendor != "postgresql":
         return

@@ -68,8 +68,8 @@ def check_subtree_listing(client: Client, path: str, subtree_size: int) -> None:
 def grid_directory_path(client: Client, general: dict[str, object]) -> str | None:
     """Return the path of the public grid directory page of ``general``, if any.
 
-    Return None when the page does not exist (404). Raise BenchError when it
-    answers otherwise, or when a grid below the general grid appears on it
+    Return None when the page does not exist (404). Raise BenchError for any
+    other status, or when a grid below the general grid appears on the page
     neither by name nor by code.
     """
     path = GRID_DIRECTORY.format(code=general["code"])

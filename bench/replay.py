@@ -1,4 +1,4 @@
-"""Replay throughput: recorded citizen messages through intake, routing and answers.
+"""Replay throughput: recorded citizen messages through intake, routing and replies.
 
 Import this module only after django.setup().
 """

@@ -95,6 +95,6 @@ def sweep_table(cases: Sequence["SweepCase"]) -> list[str]:
             f"{case.name:<30} {case.open_tickets:>9} {case.overdue:>8} "
             f"{case.fill_seconds:>7.2f} {case.sweep_seconds:>8.2f} "
             f"{case.escalated:>9} {case.ms_per_escalated:>7.3f} "
-            f"{queries:>8} {per_text:>7}"
+            f"{queries:>8} {per_text:>7}".rstrip()
         )
     return lines

@@ -46,32 +46,42 @@ def purge_queue() -> int:
     return app.control.purge()
 
 
+def _new_key() -> str:
+    return f"westgarden-bench:noop:{uuid.uuid4().hex}"
+
+
+def _executed_at(client: redis.Redis, key: str, timeout: float) -> float | None:
+    """Return the time that the no-op task pushed onto ``key``, or None on timeout."""
+    item = client.blpop([key], timeout=timeout)
+    return None if item is None else float(item[1])
+
+
 def _run_noop(client: redis.Redis, timeout: float) -> float:
     """Queue one no-op task and return seconds from queueing to execution."""
-    key = f"westgarden-bench:noop:{uuid.uuid4().hex}"
+    key = _new_key()
     queued = time.time()
     noop.delay(key)
-    item = client.blpop([key], timeout=timeout)
-    if item is None:
+    executed = _executed_at(client, key, timeout)
+    if executed is None:
         raise BenchError(
             f"the no-op task did not run within {timeout:.0f} s; is the worker "
             "consuming the bench queue?"
         )
-    return float(item[1]) - queued
+    return executed - queued
 
 
 def start_worker(site: BenchSite) -> None:
     """Start the site's Celery worker and wait until it has run a no-op task."""
     site.start_worker(queue=settings.BENCH_QUEUE)
     client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    key = _new_key()
+    # Queued before the worker is up; the worker runs it once it consumes.
+    noop.delay(key)
     deadline = time.monotonic() + WORKER_START_TIMEOUT
     while time.monotonic() < deadline:
         site.check_worker()
-        try:
-            _run_noop(client, timeout=2.0)
+        if _executed_at(client, key, timeout=1.0) is not None:
             return
-        except BenchError:
-            continue
     raise BenchError(
         f"the Celery worker ran no task within {WORKER_START_TIMEOUT:.0f} s; "
         f"see {site.celery_log}."

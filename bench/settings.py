@@ -1,8 +1,8 @@
 """Settings of the benchmark's processes: the portal's own, with a Celery queue apart.
 
 The benchmark's web server, worker and own process publish and consume on
-the queue ``westgarden-bench``, so that a worker of another database that
-shares the broker never takes a task whose ticket id belongs to the bench
+the queue ``westgarden-bench``. A worker of another database that shares the
+broker therefore never takes a task whose ticket id belongs to the bench
 database, and the benchmark purges only its own queue.
 """
 

@@ -1,4 +1,4 @@
-"""A throwaway copy of the portal: its own database, static files and server."""
+"""A throwaway copy of the portal: its own database, static files, server and worker."""
 
 import logging
 import os

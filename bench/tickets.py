@@ -22,7 +22,7 @@ DONE_PATH = "/report/done/"
 
 @dataclass(frozen=True)
 class LoadShape:
-    """How a page is loaded: requests, warm-up requests, threads and time limit."""
+    """Load on one page: requests, warm-up requests, threads and time limit."""
 
     requests: int
     warmup: int
