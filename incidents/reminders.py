@@ -64,6 +64,10 @@ def _remind(now, offset: int, which: str, field: str, states) -> int:
         Incident.objects.filter(
             state__in=states,
             assignee__isnull=False,
+            # A ticket is supervised only after its resolve deadline has
+            # passed; the condition lets the resolve-deadline partial index
+            # serve this query.
+            is_supervised=False,
             **{f"{field}__gt": now, f"{field}__lte": window_end},
         ).select_related("category", "assignee__user", "grid")
     )
