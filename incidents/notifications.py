@@ -65,15 +65,21 @@ class Recipients:
 
     def __init__(self, incidents: dict[int, Incident], now: datetime.datetime) -> None:
         self.now = now
-        calendar = WorkingCalendar([now.year, now.year + 1])
-        self.due_normal = next_sending_time(now, False, calendar=calendar)
+        self._due_normal: datetime.datetime | None = None
         self._settings: dict[int, CategorySettings] = {}
         self._staff: list | None = None
         self._leaders: dict[int, list[Member]] | None = None
         self._incidents = incidents
 
     def due(self, is_urgent: bool) -> datetime.datetime:
-        return self.now if is_urgent else self.due_normal
+        """Return when a notice goes out; reads the calendar only when first needed."""
+        if is_urgent:
+            return self.now
+        if self._due_normal is None:
+            local = timezone.localtime(self.now)
+            calendar = WorkingCalendar([local.year, local.year + 1])
+            self._due_normal = next_sending_time(self.now, False, calendar=calendar)
+        return self._due_normal
 
     def is_urgent(self, incident: Incident) -> bool:
         if incident.category_id not in self._settings:
@@ -128,7 +134,6 @@ def member_messages(
     subject, body = text
     rows = []
     now = context.now
-    due = context.due(is_urgent)
     common = {
         "incident": incident,
         "subject": subject,
@@ -154,7 +159,7 @@ def member_messages(
                     channel=NotificationChannel.EMAIL,
                     recipient_user=user,
                     address=user.email,
-                    due_at=due,
+                    due_at=context.due(is_urgent),
                     **common,
                 )
             )
@@ -166,7 +171,7 @@ def member_messages(
                 key=f"{key}:sms:m{member.pk}",
                 channel=NotificationChannel.SMS,
                 address=member.phone,
-                due_at=due,
+                due_at=context.due(is_urgent),
                 **common,
             )
         )

@@ -6,6 +6,7 @@ one history event, and queues side effects with ``transaction.on_commit``.
 An illegal transition raises ``TransitionError`` and changes nothing.
 """
 
+import datetime
 import logging
 from collections.abc import Callable, Sequence
 
@@ -18,7 +19,7 @@ from django.utils.translation import gettext as _
 from grids.models import Grid, Place
 from incidents import hooks
 from incidents.actors import Actor
-from incidents.calendar import deadline_after
+from incidents.calendar import WorkingCalendar, deadline_after
 from incidents.categories import effective_settings
 from incidents.models import (
     DESCRIPTION_MAX_LENGTH,
@@ -153,13 +154,16 @@ def _notify(event: IncidentEvent) -> None:
         _on_commit(hooks.deliver_notifications)
 
 
-def _set_deadlines(incident: Incident, start) -> None:
+def _set_deadlines(incident: Incident, start: datetime.datetime) -> None:
     settings = effective_settings(incident.category)
+    local = timezone.localtime(start)
+    # One calendar read for both deadlines.
+    calendar = WorkingCalendar([local.year, local.year + 1])
     incident.accept_deadline = deadline_after(
-        start, settings.accept_minutes, settings.time_basis
+        start, settings.accept_minutes, settings.time_basis, calendar=calendar
     )
     incident.resolve_deadline = deadline_after(
-        start, settings.resolve_minutes, settings.time_basis
+        start, settings.resolve_minutes, settings.time_basis, calendar=calendar
     )
 
 
