@@ -49,3 +49,28 @@ def test_log_filter_hides_tracking_codes():
     RedactTrackingCodes().filter(record)
 
     assert record.getMessage() == "Not Found: /track/<code>/"
+
+
+def test_deploy_check_warns_about_local_cache(settings):
+    from westgarden.checks import check_shared_cache
+
+    settings.DEBUG = False
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    }
+
+    assert [message.id for message in check_shared_cache(None)] == ["westgarden.W002"]
+
+
+def test_deploy_check_quiet_with_redis(settings):
+    from westgarden.checks import check_shared_cache
+
+    settings.DEBUG = False
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:6379/1",
+        }
+    }
+
+    assert check_shared_cache(None) == []

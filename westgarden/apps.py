@@ -5,3 +5,7 @@ from django.utils.translation import gettext_lazy as _
 class WestgardenConfig(AppConfig):
     name = "westgarden"
     verbose_name = _("Westgarden portal")
+
+    def ready(self) -> None:
+        # Registers the deployment checks.
+        from westgarden import checks  # noqa: F401
