@@ -2,10 +2,10 @@
 
 The sweep reads only overdue rows through partial indexes, so its cost grows
 with the number of overdue tickets, not with the number of open ones. It
-works in batches: each batch is one transaction that locks its rows (PostgreSQL
-skips rows another sweep holds), decides for all of them with a handful of
-queries, and writes them with one UPDATE, one INSERT of events and one INSERT
-of notifications. A ticket escalates once per level: the unique constraint
+works in batches. Each batch is one transaction that locks its rows, and
+PostgreSQL skips rows that another sweep holds. The batch is decided with a
+handful of queries and written with one UPDATE, one INSERT of events and one
+INSERT of notifications. A ticket escalates once per level: the unique constraint
 on (ticket, level) of escalation events is the last guard if two sweeps ever
 met on the same row.
 """
@@ -275,8 +275,8 @@ def _write_escalations(batch: list[Incident]) -> None:
 
     Django's bulk_update() builds one CASE WHEN per row and field, which
     costs more than the rest of the sweep. PostgreSQL gets one UPDATE joined
-    to a VALUES list instead; other databases get one UPDATE per group of
-    rows that share their new values, which the batch has few of.
+    to a VALUES list instead. Other databases get one UPDATE per group of
+    rows that share their new values, and a batch has few such groups.
     """
     if connection.vendor == "postgresql":
         _write_escalations_postgresql(batch)

@@ -1,8 +1,8 @@
-"""Notifications: who is told of which ticket event, on which channel, and delivery.
+"""Notifications: the recipients of each ticket event, their channels, and delivery.
 
 Rows are written in the same transaction as the event they announce, under a
 unique key of event, channel and recipient, so a retried task or a second
-sweep never tells anyone twice. E-mail and SMS go out later through
+sweep never notifies anyone twice. E-mail and SMS go out later through
 ``deliver_due``; the in-app inbox is the row itself.
 """
 

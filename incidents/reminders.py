@@ -44,8 +44,8 @@ def remind_upcoming(now: datetime.datetime) -> int:
     """Write reminders for deadlines that fall within a reminder offset of ``now``.
 
     Each offset in settings.WESTGARDEN_REMINDER_MINUTES gives one reminder
-    per ticket, deadline and assignee; the key includes the deadline, so a
-    recomputed or new deadline is reminded again. Return how many rows were
+    per ticket, deadline and assignee. The key includes the deadline, so a
+    recomputed or new deadline gets reminders of its own. Return how many rows were
     written. Query count grows with the number of offsets, not of tickets.
     """
     written = 0

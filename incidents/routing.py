@@ -1,9 +1,10 @@
 """Routing: find the member responsible for a new ticket.
 
 The grid comes from the place (or the grid chosen when reporting). In that
-grid, an active member holding the category's role takes the ticket, the
-one with the fewest open tickets; else the grid's leader; else the same
-search runs one grid up the tree. Tickets that find nobody wait for staff.
+grid, the active member with the category's role and the fewest open
+tickets takes the ticket. If nobody holds the role, the grid's leader takes
+it. If the grid has no leader either, the same search runs one grid up the
+tree. Tickets that find nobody wait for staff.
 """
 
 import logging
