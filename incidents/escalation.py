@@ -201,6 +201,7 @@ def _escalate_rows(batch: list[Incident], now, categories) -> dict[int, int]:
 
     events = []
     levels: dict[int, int] = {}
+    previous_assignees = {incident.pk: incident.assignee_id for incident in batch}
     # Every ticket of the batch starts its new deadline at ``now``, so the
     # deadline depends on the category's settings alone.
     deadlines: dict[tuple[int, str], datetime.datetime] = {}
@@ -253,7 +254,7 @@ def _escalate_rows(batch: list[Incident], now, categories) -> dict[int, int]:
 
     _write_escalations(batch)
     created = IncidentEvent.objects.bulk_create(events)
-    if notify_for_events(created):
+    if notify_for_events(created, previous_assignees=previous_assignees):
         transaction.on_commit(hooks.deliver_notifications)
     return levels
 

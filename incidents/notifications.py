@@ -63,8 +63,15 @@ def next_sending_time(
 class Recipients:
     """Everything notify_for_events reads, fetched once per batch of events."""
 
-    def __init__(self, incidents: dict[int, Incident], now: datetime.datetime) -> None:
+    def __init__(
+        self,
+        incidents: dict[int, Incident],
+        now: datetime.datetime,
+        previous_assignees: dict[int, int | None] | None = None,
+    ) -> None:
         self.now = now
+        self._previous_ids = previous_assignees or {}
+        self._previous: dict[int, Member] | None = None
         self._due_normal: datetime.datetime | None = None
         self._settings: dict[int, CategorySettings] = {}
         self._staff: list | None = None
@@ -85,6 +92,16 @@ class Recipients:
         if incident.category_id not in self._settings:
             self._settings[incident.category_id] = effective_settings(incident.category)
         return self._settings[incident.category_id].is_urgent
+
+    def previous_assignee(self, incident: Incident) -> Member | None:
+        """Return the member who held the ticket before an escalation, if another."""
+        member_id = self._previous_ids.get(incident.pk)
+        if member_id is None or member_id == incident.assignee_id:
+            return None
+        if self._previous is None:
+            ids = {pk for pk in self._previous_ids.values() if pk is not None}
+            self._previous = Member.objects.select_related("user").in_bulk(ids)
+        return self._previous.get(member_id)
 
     def staff(self) -> list:
         if self._staff is None:
@@ -202,16 +219,33 @@ def _staff_messages(
     ]
 
 
-def _reporter_messages(
-    key: str, incident: Incident, is_urgent: bool, context: Recipients
-) -> list[Notification]:
+def _reporter_text(incident: Incident) -> tuple[str, str]:
+    """Return the subject and body that tell the reporter of an answer or duplicate."""
     code = incident.display_code
     with override(settings.LANGUAGE_CODE):
+        if incident.duplicate_of_id is not None and incident.duplicate_of is not None:
+            original = incident.duplicate_of.display_code
+            subject = _("Your report %(code)s is handled as %(original)s") % {
+                "code": code,
+                "original": original,
+            }
+            body = _(
+                "Your report %(code)s describes the same problem as report "
+                "%(original)s. Follow %(original)s on the portal with that code."
+            ) % {"code": code, "original": original}
+            return subject, body
         subject = _("Your report %(code)s has been answered") % {"code": code}
         body = _(
             "Your report %(code)s has an answer. Look it up with the tracking code "
             "%(code)s on the portal and rate it."
         ) % {"code": code}
+    return subject, body
+
+
+def _reporter_messages(
+    key: str, incident: Incident, is_urgent: bool, context: Recipients
+) -> list[Notification]:
+    subject, body = _reporter_text(incident)
     common = {
         "incident": incident,
         "subject": subject,
@@ -263,20 +297,30 @@ def _messages_for(
         rows += member_messages(
             key, incident.assignee, incident, text, is_urgent, context
         )
+    previous = context.previous_assignee(incident)
+    if event.kind == EventKind.ESCALATED and previous is not None:
+        # The member who let the deadline pass learns that the ticket moved on.
+        rows += member_messages(
+            f"{key}:previous", previous, incident, text, is_urgent, context
+        )
     if event.kind == EventKind.ESCALATED and incident.state == State.SUBMITTED:
         rows += _staff_messages(key, incident, text, is_urgent, context)
     if event.kind == EventKind.SUPERVISED:
         for leader in context.parent_leaders(incident):
             rows += member_messages(key, leader, incident, text, is_urgent, context)
         rows += _staff_messages(key, incident, text, is_urgent, context)
-    if event.kind == EventKind.RESOLVED:
+    if event.kind in (EventKind.RESOLVED, EventKind.DUPLICATE):
         rows += _reporter_messages(key, incident, is_urgent, context)
     for row in rows:
         row.event = event
     return rows
 
 
-def notify_for_events(events: Sequence[IncidentEvent]) -> bool:
+def notify_for_events(
+    events: Sequence[IncidentEvent],
+    *,
+    previous_assignees: dict[int, int | None] | None = None,
+) -> bool:
     """Write the notifications of ``events``.
 
     Return True if any of them goes out by e-mail or SMS.
@@ -287,15 +331,17 @@ def notify_for_events(events: Sequence[IncidentEvent]) -> bool:
     if not events:
         return False
     incidents = Incident.objects.select_related(
-        "category", "assignee__user", "grid"
+        "category", "assignee__user", "grid", "duplicate_of"
     ).in_bulk({event.incident_id for event in events})
-    context = Recipients(incidents, timezone.now())
+    context = Recipients(incidents, timezone.now(), previous_assignees or {})
 
     rows: list[Notification] = []
     for event in events:
         rows += _messages_for(event, incidents[event.incident_id], context)
     # The unique key drops rows that an earlier run of the same event wrote.
-    Notification.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
+    # One INSERT per call on PostgreSQL, so the query count of a sweep batch
+    # does not depend on how many rows its events produce.
+    Notification.objects.bulk_create(rows, ignore_conflicts=True)
     return any(row.channel != NotificationChannel.INBOX for row in rows)
 
 

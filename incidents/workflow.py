@@ -598,13 +598,14 @@ def incident_mark_duplicate(
         incident.duplicate_of = original
         incident.closed_at = timezone.now()
         incident.save()
-        _record(
+        event = _record(
             incident,
             EventKind.DUPLICATE,
             actor,
             from_state=from_state,
             note=_("Follow ticket %(code)s.") % {"code": original.display_code},
         )
+        _notify(event)
 
     logger.info("incident duplicate id=%s original=%s", incident.pk, original_id)
     return incident
