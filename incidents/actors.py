@@ -1,4 +1,4 @@
-"""Who acts on a ticket, as recorded in its history."""
+"""The actor of a ticket change, as recorded in its history."""
 
 from dataclasses import dataclass
 

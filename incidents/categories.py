@@ -6,7 +6,7 @@ from typing import Any
 
 from incidents.models import Category, TimeBasis
 
-# What a category tree without any setting at its root falls back to.
+# Fallback settings for a category tree whose root leaves them empty.
 DEFAULT_ACCEPT_MINUTES = 4 * 60
 DEFAULT_RESOLVE_MINUTES = 5 * 8 * 60
 DEFAULT_TIME_BASIS = TimeBasis.WORKING

@@ -13,7 +13,8 @@ from kombu.exceptions import OperationalError as BrokerError
 
 logger = logging.getLogger(__name__)
 
-BROKER_ERRORS = (BrokerError, ConnectionError, OSError)
+# ConnectionError and socket timeouts are OSErrors.
+BROKER_ERRORS = (BrokerError, OSError)
 
 
 def incident_submitted(incident_id: int) -> None:

@@ -3,10 +3,10 @@
 Each message becomes a ticket through ``incident_submit``, the function the
 public form calls, in a seeded random place of the grid structure. Routing
 runs in-process or, with ``via_celery``, in a Celery worker. Where a message
-carries the official reply, its assignee accepts the ticket and answers with
-it. With ``simulate_hours``, the escalation sweep then runs on a simulated
-clock that jumps from one accept deadline to the next, so that the hours
-pass in seconds and the result does not depend on the machine's speed.
+carries the official reply, its assignee accepts the ticket and resolves it
+with that reply. With ``simulate_hours``, the escalation sweep then runs on
+a simulated clock that jumps from one accept deadline to the next, so that
+the hours pass in seconds and the result does not depend on machine speed.
 """
 
 import csv
@@ -27,6 +27,7 @@ from grids.models import Place
 from incidents.actors import Actor
 from incidents.escalation import sweep
 from incidents.models import (
+    ActorKind,
     Category,
     Channel,
     EventKind,
@@ -293,29 +294,30 @@ def _wait_for_routing(ids: list[int], wait_seconds: float) -> None:
 
 
 def _answer(created, rng: random.Random, share: float, report: ReplayReport) -> None:
-    members = Member.objects.in_bulk(
-        Incident.objects.filter(pk__in=[pk for pk, _m in created]).values_list(
-            "assignee_id", flat=True
-        )
-    )
-    states = dict(
+    assignees = dict(
         Incident.objects.filter(pk__in=[pk for pk, _m in created]).values_list(
             "pk", "assignee_id"
         )
     )
+    members = Member.objects.in_bulk(set(assignees.values()) - {None})
+
     for incident_id, message in created:
-        assignee_id = states.get(incident_id)
+        assignee_id = assignees.get(incident_id)
         if not message.reply or assignee_id is None or rng.random() >= share:
             continue
-        actor = Actor("member", member=members[assignee_id])
+        actor = Actor(ActorKind.MEMBER, member=members[assignee_id])
         try:
             incident_accept(incident_id=incident_id, actor=actor)
             incident_resolve(
                 incident_id=incident_id, actor=actor, reply=_clip(message.reply, 4000)
             )
         except ValidationError as error:
+            # The messages name the ticket by its tracking code, so only the
+            # fields go into the log.
             logger.info(
-                "replay answer skipped id=%s reason=%s", incident_id, error.messages
+                "replay reply skipped id=%s fields=%s",
+                incident_id,
+                sorted(error.message_dict) if hasattr(error, "error_dict") else [],
             )
             continue
         report.answered += 1

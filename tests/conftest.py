@@ -65,8 +65,8 @@ def reference_data(request):
     """Put back the rows that data migrations write, for transactional tests.
 
     A transactional test ends by flushing every table, which also removes the
-    six roles and the default categories that migrations created; the tests
-    that run after it would otherwise find them missing.
+    six roles and the default categories that migrations created. Without
+    this fixture, the tests that run after it would find them missing.
     """
     if not _is_transactional(request):
         yield

@@ -6,7 +6,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 
 
 class RejectNullCharactersMiddleware:
-    """Answer 400 to a request whose path or query string contains a NUL character.
+    """Return 400 for a request whose path or query string contains a NUL character.
 
     PostgreSQL cannot store or compare NUL in text, so such a value would end
     in a server error wherever a view passes it to a query.

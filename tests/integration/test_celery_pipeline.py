@@ -164,7 +164,7 @@ def test_killed_worker_loses_no_ticket(processes):
     assert unrouted_after_kill > 0
 
 
-def test_ticket_reported_over_http_is_routed_and_member_told(processes):
+def test_http_report_routed_and_notified(processes):
     scenario = build_scenario()
     processes.worker()
     client = Client(processes.web())
