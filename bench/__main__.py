@@ -467,18 +467,18 @@ def run_tickets(site: BenchSite, arguments: argparse.Namespace, run: Run) -> Non
 
 def run_routing(site: BenchSite, arguments: argparse.Namespace, run: Run) -> None:
     """Measure no-op task and routing latency with a real Celery worker."""
-    from bench.routing import measure_noop, measure_routing, start_worker
+    from bench.routing import measure_noop, measure_routing, start_workers
 
     try:
-        start_worker(site)
+        start_workers(site)
         warmup = 5
         noop = measure_noop(arguments.noop_tasks, warmup=warmup)
-        routing = measure_routing(
+        routing, from_insert = measure_routing(
             site, arguments.routing_tickets, warmup=warmup, seed=arguments.seed
         )
     finally:
-        site.stop_worker()
-    run.latencies = [noop, routing]
+        site.stop_workers()
+    run.latencies = [noop, routing, from_insert]
     if routing.not_dispatched:
         run.note(
             f"routing sent {routing.not_dispatched} of {arguments.routing_tickets} "
@@ -592,7 +592,7 @@ def print_results(arguments: argparse.Namespace, run: Run, site: BenchSite) -> N
             print(line)
     if run.latencies:
         print()
-        print(f"Celery worker, solo pool, broker {site.broker_label}")
+        print("Celery router and worker, solo pool each, broker " + site.broker_label)
         for line in latency_table(run.latencies, run.latencies[0]):
             print(line)
     if run.replay is not None:
@@ -750,7 +750,7 @@ def run(arguments: argparse.Namespace) -> int:
         return 1
     finally:
         site.stop_server()
-        site.stop_worker()
+        site.stop_workers()
         if site.broker_url and result.django_ready:
             from bench.routing import purge_queue
 

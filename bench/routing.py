@@ -4,18 +4,20 @@ Both are measured one task at a time, so that the numbers are latencies and
 not the length of a queue. Import this module only after django.setup().
 """
 
+import contextlib
 import random
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import redis
 from django.conf import settings
-from django.db.models import F
 
 from bench.fill import ticket_slots
 from bench.site import BenchError, BenchSite
 from bench.tasks import noop
+from incidents import hooks
 from incidents.actors import Actor
 from incidents.models import Channel, EventKind, Incident, IncidentEvent, State
 from incidents.workflow import incident_submit
@@ -42,8 +44,16 @@ class Latencies:
 
 
 def purge_queue() -> int:
-    """Discard the messages waiting on the bench queue; return how many."""
-    return app.control.purge()
+    """Discard the messages waiting on the bench queues; return how many."""
+    purged = 0
+    with app.connection_for_write() as connection:
+        channel = connection.default_channel
+        for queue in (settings.BENCH_QUEUE, settings.BENCH_ROUTING_QUEUE):
+            try:
+                purged += channel.queue_purge(queue) or 0
+            except Exception:  # noqa: BLE001 - a queue never declared holds nothing
+                continue
+    return purged
 
 
 def _new_key() -> str:
@@ -60,7 +70,8 @@ def _run_noop(client: redis.Redis, timeout: float) -> float:
     """Queue one no-op task and return seconds from queueing to execution."""
     key = _new_key()
     queued = time.time()
-    noop.delay(key)
+    # The routing queue and its worker, the path a routing task takes.
+    noop.apply_async((key,), queue=settings.BENCH_ROUTING_QUEUE)
     executed = _executed_at(client, key, timeout)
     if executed is None:
         raise BenchError(
@@ -70,22 +81,30 @@ def _run_noop(client: redis.Redis, timeout: float) -> float:
     return executed - queued
 
 
-def start_worker(site: BenchSite) -> None:
-    """Start the site's Celery worker and wait until it has run a no-op task."""
-    site.start_worker(queue=settings.BENCH_QUEUE)
+def start_workers(site: BenchSite) -> None:
+    """Start the router and the general worker, as the Procfile does.
+
+    Wait until each has run a no-op task from its own queue.
+    """
+    queues = {
+        "router": settings.BENCH_ROUTING_QUEUE,
+        "worker": settings.BENCH_QUEUE,
+    }
+    for name, queue in queues.items():
+        site.start_worker(name, queue=queue)
     client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    key = _new_key()
-    # Queued before the worker is up; the worker runs it once it consumes.
-    noop.delay(key)
-    deadline = time.monotonic() + WORKER_START_TIMEOUT
-    while time.monotonic() < deadline:
-        site.check_worker()
-        if _executed_at(client, key, timeout=1.0) is not None:
-            return
-    raise BenchError(
-        f"the Celery worker ran no task within {WORKER_START_TIMEOUT:.0f} s; "
-        f"see {site.celery_log}."
-    )
+    for name, queue in queues.items():
+        key = _new_key()
+        # Queued before the worker is up; the worker runs it once it consumes.
+        noop.apply_async((key,), queue=queue)
+        deadline = time.monotonic() + WORKER_START_TIMEOUT
+        while _executed_at(client, key, timeout=1.0) is None:
+            site.check_workers()
+            if time.monotonic() > deadline:
+                raise BenchError(
+                    f"the Celery worker {name} ran no task within "
+                    f"{WORKER_START_TIMEOUT:.0f} s; see {site.celery_log(name)}."
+                )
 
 
 def measure_noop(count: int, *, warmup: int) -> Latencies:
@@ -121,23 +140,47 @@ def _wait_until_routed(incident_id: int, site: BenchSite) -> None:
         if state != State.SUBMITTED or needs_triage:
             return
         time.sleep(POLL_SECONDS)
-    site.check_worker()
+    site.check_workers()
     raise BenchError(
         f"ticket {incident_id} was not routed within {TASK_TIMEOUT:.0f} s; "
-        f"see {site.celery_log}."
+        f"see {site.celery_log('router')}."
     )
+
+
+@contextlib.contextmanager
+def _commit_times() -> Iterator[dict[int, float]]:
+    """Record, per ticket, when its commit hook starts to queue the routing task.
+
+    The hook runs right after the ticket's transaction has committed, so this
+    is the commit time of "commit to assignment". The hook itself runs
+    unchanged.
+    """
+    times: dict[int, float] = {}
+    queue_routing = hooks.incident_submitted
+
+    def timed(incident_id: int) -> None:
+        times[incident_id] = time.time()
+        queue_routing(incident_id)
+
+    hooks.incident_submitted = timed
+    try:
+        yield times
+    finally:
+        hooks.incident_submitted = queue_routing
 
 
 def measure_routing(
     site: BenchSite, count: int, *, warmup: int, seed: int
-) -> Latencies:
-    """Submit ``count`` tickets in turn and return their commit-to-dispatch times.
+) -> tuple[Latencies, Latencies]:
+    """Submit ``count`` tickets in turn and return two latencies of each.
 
     Each ticket goes through incident_submit, whose commit queues the routing
     task; the next ticket is submitted once the worker has routed the one
-    before. The latency is the DISPATCHED event's created_at minus the
-    ticket's created_at, both written by the database clients' clocks on
-    this machine.
+    before. The end is the DISPATCHED event's created_at. The first result
+    starts at the commit, when the ticket's commit hook queues the task, the
+    second at the ticket's created_at, set when its row was inserted, before
+    the rest of the submission and the commit. All times come from the
+    clocks of processes on this machine.
     """
     rng = random.Random(seed)
     slots = ticket_slots(seed)
@@ -147,21 +190,25 @@ def measure_routing(
     for _ in range(warmup):
         _wait_until_routed(_submit(rng, places, categories), site)
     ids = []
-    for _ in range(count):
-        incident_id = _submit(rng, places, categories)
-        _wait_until_routed(incident_id, site)
-        ids.append(incident_id)
+    with _commit_times() as committed:
+        for _ in range(count):
+            incident_id = _submit(rng, places, categories)
+            _wait_until_routed(incident_id, site)
+            ids.append(incident_id)
 
-    result = Latencies("routing, commit to dispatched")
+    from_commit = Latencies("routing, commit to dispatched")
+    from_insert = Latencies("routing, row insert to dispatched")
     # Nothing but routing acts on these tickets, so each is dispatched once.
-    dispatched = dict(
-        IncidentEvent.objects.filter(
-            incident_id__in=ids, kind=EventKind.DISPATCHED
-        ).values_list("incident_id", F("created_at") - F("incident__created_at"))
-    )
+    rows = IncidentEvent.objects.filter(
+        incident_id__in=ids, kind=EventKind.DISPATCHED
+    ).values_list("incident_id", "created_at", "incident__created_at")
+    dispatched = {pk: (done, created) for pk, done, created in rows}
     for incident_id in ids:
         if incident_id not in dispatched:
-            result.not_dispatched += 1
+            from_commit.not_dispatched += 1
+            from_insert.not_dispatched += 1
             continue
-        result.seconds.append(dispatched[incident_id].total_seconds())
-    return result
+        done, created = dispatched[incident_id]
+        from_commit.seconds.append(done.timestamp() - committed[incident_id])
+        from_insert.seconds.append((done - created).total_seconds())
+    return from_commit, from_insert

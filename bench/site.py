@@ -84,8 +84,8 @@ class BenchSite:
         self.base_url = f"http://{HOST}:{self.port}"
         self.server: subprocess.Popen | None = None
         self.server_log = self.folder / "gunicorn.log"
-        self.celery_worker: subprocess.Popen | None = None
-        self.celery_log = self.folder / "celery-worker.log"
+        # Celery workers by name: the router and the general worker.
+        self.celery_workers: dict[str, subprocess.Popen] = {}
         # Empty means kombu's filesystem transport in the temp folder.
         self.broker_url = broker_url
 
@@ -262,8 +262,11 @@ class BenchSite:
             self.server.wait(timeout=10)
         logger.info("gunicorn stopped pid=%s", self.server.pid)
 
-    def start_worker(self, *, queue: str) -> None:
-        """Start a Celery worker with the solo pool on ``queue``.
+    def celery_log(self, name: str) -> Path:
+        return self.folder / f"celery-{name}.log"
+
+    def start_worker(self, name: str, *, queue: str) -> None:
+        """Start a Celery worker called ``name`` with the solo pool on ``queue``.
 
         The caller waits for the worker to run a first task; this returns
         once the process has started.
@@ -279,13 +282,13 @@ class BenchSite:
             "--loglevel=INFO",
             "--include=bench.tasks",
             f"--queues={queue}",
-            f"--hostname=bench-{self.port}@%h",
+            f"--hostname=bench-{name}-{self.port}@%h",
             "--without-gossip",
             "--without-mingle",
             "--without-heartbeat",
         ]
-        with self.celery_log.open("w") as log:
-            self.celery_worker = subprocess.Popen(
+        with self.celery_log(name).open("w") as log:
+            worker = subprocess.Popen(
                 command,
                 cwd=REPO_DIR,
                 env=self.env,
@@ -293,27 +296,34 @@ class BenchSite:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        logger.info("celery worker started pid=%s", self.celery_worker.pid)
+        self.celery_workers[name] = worker
+        logger.info("celery worker started name=%s pid=%s", name, worker.pid)
 
-    def check_worker(self) -> None:
-        """Raise BenchError if the Celery worker has exited."""
-        if self.celery_worker is not None and self.celery_worker.poll() is not None:
-            raise BenchError(
-                f"the Celery worker exited with code {self.celery_worker.returncode}:\n"
-                + self.celery_log.read_text()[-3000:]
-            )
+    def check_workers(self) -> None:
+        """Raise BenchError if a Celery worker has exited."""
+        for name, worker in self.celery_workers.items():
+            if worker.poll() is not None:
+                raise BenchError(
+                    f"the Celery worker {name} exited with code {worker.returncode}:\n"
+                    + self.celery_log(name).read_text()[-3000:]
+                )
 
-    def stop_worker(self) -> None:
-        """Stop the Celery worker: TERM (a warm shutdown), then KILL after 20 s."""
-        if self.celery_worker is None or self.celery_worker.poll() is not None:
-            return
-        os.killpg(self.celery_worker.pid, signal.SIGTERM)
-        try:
-            self.celery_worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.celery_worker.pid, signal.SIGKILL)
-            self.celery_worker.wait(timeout=10)
-        logger.info("celery worker stopped pid=%s", self.celery_worker.pid)
+    def stop_workers(self) -> None:
+        """Stop the Celery workers: TERM (a warm shutdown), then KILL after 20 s."""
+        running = [
+            (name, worker)
+            for name, worker in self.celery_workers.items()
+            if worker.poll() is None
+        ]
+        for _, worker in running:
+            os.killpg(worker.pid, signal.SIGTERM)
+        for name, worker in running:
+            try:
+                worker.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(worker.pid, signal.SIGKILL)
+                worker.wait(timeout=10)
+            logger.info("celery worker stopped name=%s pid=%s", name, worker.pid)
 
     def remove(self) -> None:
         if self.keep:

@@ -144,6 +144,9 @@ class Processes:
             "worker",
             "--pool=solo",
             "--loglevel=INFO",
+            # One worker serves both queues here; the Procfile gives the
+            # routing queue a worker of its own.
+            "--queues=celery,routing",
             "--hostname",
             f"{name}@%h",
             "--without-gossip",

@@ -2,6 +2,7 @@
 
 import datetime
 import threading
+import time
 
 import pytest
 from django.db import connection
@@ -218,3 +219,35 @@ def test_redis_outage_loses_no_ticket(processes, redis_server):
         "every ticket to be routed once Redis is back",
     )
     assert "routing not queued" in processes.log("web")
+
+
+def _sessions_opened() -> int:
+    """Return how many sessions PostgreSQL has opened on the test database."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT sessions FROM pg_stat_database WHERE datname = current_database()"
+        )
+        return cursor.fetchone()[0]
+
+
+def test_worker_keeps_its_database_connection(processes):
+    scenario = build_scenario()
+    processes.worker(beat=False)
+    first = submit(scenario, "第一张")
+    wait_until(lambda: state_of(first.pk).state == State.DISPATCHED, 30, "routing")
+    # A backend reports its session to pg_stat_database when it exits or
+    # after its transaction, at most once a second.
+    time.sleep(1.5)
+    before = _sessions_opened()
+
+    tickets = [submit(scenario, f"噪音 {number}") for number in range(10)]
+    wait_until(
+        lambda: all(state_of(t.pk).state == State.DISPATCHED for t in tickets),
+        30,
+        "routing of 10 tickets",
+    )
+
+    # Celery's own default opens a connection for each task; ten tasks
+    # would add ten sessions or more.
+    time.sleep(1.5)
+    assert _sessions_opened() - before <= 2
