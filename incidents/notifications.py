@@ -68,12 +68,16 @@ class Recipients:
         incidents: dict[int, Incident],
         now: datetime.datetime,
         previous_assignees: dict[int, int | None] | None = None,
+        *,
+        category_settings: dict[int, CategorySettings] | None = None,
+        calendar: WorkingCalendar | None = None,
     ) -> None:
         self.now = now
         self._previous_ids = previous_assignees or {}
         self._previous: dict[int, Member] | None = None
         self._due_normal: datetime.datetime | None = None
-        self._settings: dict[int, CategorySettings] = {}
+        self._settings: dict[int, CategorySettings] = dict(category_settings or {})
+        self._calendar = calendar
         self._staff: list | None = None
         self._leaders: dict[int, list[Member]] | None = None
         self._incidents = incidents
@@ -83,9 +87,12 @@ class Recipients:
         if is_urgent:
             return self.now
         if self._due_normal is None:
-            local = timezone.localtime(self.now)
-            calendar = WorkingCalendar([local.year, local.year + 1])
-            self._due_normal = next_sending_time(self.now, False, calendar=calendar)
+            if self._calendar is None:
+                local = timezone.localtime(self.now)
+                self._calendar = WorkingCalendar([local.year, local.year + 1])
+            self._due_normal = next_sending_time(
+                self.now, False, calendar=self._calendar
+            )
         return self._due_normal
 
     def is_urgent(self, incident: Incident) -> bool:
@@ -320,20 +327,32 @@ def notify_for_events(
     events: Sequence[IncidentEvent],
     *,
     previous_assignees: dict[int, int | None] | None = None,
+    incidents: dict[int, Incident] | None = None,
+    category_settings: dict[int, CategorySettings] | None = None,
+    calendar: WorkingCalendar | None = None,
 ) -> bool:
     """Write the notifications of ``events``.
 
     Return True if any of them goes out by e-mail or SMS.
 
     Must run inside the transaction that wrote the events. The number of
-    queries does not grow with the number of events.
+    queries does not grow with the number of events. A caller that has loaded
+    the tickets (with their category, grid and assignee), the categories'
+    settings or the calendar passes them in, so they are not read again.
     """
     if not events:
         return False
-    incidents = Incident.objects.select_related(
-        "category", "assignee__user", "grid", "duplicate_of"
-    ).in_bulk({event.incident_id for event in events})
-    context = Recipients(incidents, timezone.now(), previous_assignees or {})
+    if incidents is None:
+        incidents = Incident.objects.select_related(
+            "category", "assignee__user", "grid", "duplicate_of"
+        ).in_bulk({event.incident_id for event in events})
+    context = Recipients(
+        incidents,
+        timezone.now(),
+        previous_assignees or {},
+        category_settings=category_settings,
+        calendar=calendar,
+    )
 
     rows: list[Notification] = []
     for event in events:

@@ -9,6 +9,7 @@ An illegal transition raises ``TransitionError`` and changes nothing.
 import datetime
 import logging
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
@@ -20,7 +21,7 @@ from grids.models import Grid, Place
 from incidents import hooks
 from incidents.actors import Actor
 from incidents.calendar import WorkingCalendar, deadline_after
-from incidents.categories import effective_settings
+from incidents.categories import CategorySettings, effective_settings
 from incidents.models import (
     DESCRIPTION_MAX_LENGTH,
     OPEN_STATES,
@@ -34,7 +35,7 @@ from incidents.models import (
     RatingValue,
     State,
 )
-from incidents.notifications import notify_for_event
+from incidents.notifications import notify_for_event, notify_for_events
 from incidents.photos import PreparedPhoto
 from members.models import Member, mobile_validator
 
@@ -71,7 +72,7 @@ def _lock(incident_id: int) -> Incident:
         ) from None
 
 
-def _record(
+def _event(
     incident: Incident,
     kind: str,
     actor: Actor,
@@ -81,8 +82,9 @@ def _record(
     is_public: bool = True,
     level: int | None = None,
 ) -> IncidentEvent:
+    """Build an unsaved history event; ``from_state`` counts only if the state moved."""
     to_state = incident.state if from_state and from_state != incident.state else ""
-    return IncidentEvent.objects.create(
+    return IncidentEvent(
         incident=incident,
         kind=kind,
         actor_kind=actor.kind,
@@ -93,6 +95,15 @@ def _record(
         is_public=is_public,
         level=level,
     )
+
+
+def _record(
+    incident: Incident, kind: str, actor: Actor, **fields: Any
+) -> IncidentEvent:
+    """Save and return one history event; ``fields`` as for ``_event``."""
+    event = _event(incident, kind, actor, **fields)
+    event.save()
+    return event
 
 
 def _require_text(value: str, field: str, label: str, limit: int = 4000) -> str:
@@ -154,11 +165,20 @@ def _notify(event: IncidentEvent) -> None:
         _on_commit(hooks.deliver_notifications)
 
 
-def _set_deadlines(incident: Incident, start: datetime.datetime) -> None:
-    settings = effective_settings(incident.category)
-    local = timezone.localtime(start)
-    # One calendar read for both deadlines.
-    calendar = WorkingCalendar([local.year, local.year + 1])
+def _calendar_at(moment: datetime.datetime) -> WorkingCalendar:
+    # Deadlines and night-time notices look at most into the next year.
+    local = timezone.localtime(moment)
+    return WorkingCalendar([local.year, local.year + 1])
+
+
+def _set_deadlines(
+    incident: Incident,
+    start: datetime.datetime,
+    category_settings: CategorySettings | None = None,
+    calendar: WorkingCalendar | None = None,
+) -> None:
+    settings = category_settings or effective_settings(incident.category)
+    calendar = calendar or _calendar_at(start)
     incident.accept_deadline = deadline_after(
         start, settings.accept_minutes, settings.time_basis, calendar=calendar
     )
@@ -341,29 +361,75 @@ def incident_dispatch(
                     % {"code": incident.display_code}
                 }
             )
-        _assign(incident, assignee_id, grid_id)
-        from_state = incident.state
-        now = timezone.now()
-        incident.state = State.DISPATCHED
-        incident.needs_triage = False
-        incident.dispatched_at = now
-        _set_deadlines(incident, now)
-        incident.save()
-        if internal_note:
-            _record(
-                incident, EventKind.ROUTED, actor, note=internal_note, is_public=False
-            )
-        event = _record(
-            incident,
-            EventKind.DISPATCHED,
-            actor,
-            from_state=from_state,
-            note=note,
+        member = _active_member(assignee_id)
+        grid = _existing_grid(grid_id) if grid_id is not None else None
+        dispatch_locked(
+            incident, member, grid, actor=actor, note=note, internal_note=internal_note
         )
-        _notify(event)
 
     logger.info("incident dispatched id=%s assignee=%s", incident.pk, assignee_id)
     return incident
+
+
+def dispatch_locked(
+    incident: Incident,
+    member: Member,
+    grid: Grid | None,
+    *,
+    actor: Actor,
+    note: str = "",
+    internal_note: str = "",
+    category_settings: CategorySettings | None = None,
+) -> None:
+    """Dispatch a ticket that the caller has locked and found submitted.
+
+    ``member`` must be active and should come with its user loaded, because
+    the notification reads it.
+    """
+    from_state = incident.state
+    now = timezone.now()
+    incident.assignee = member
+    if grid is not None:
+        incident.grid = grid
+    incident.state = State.DISPATCHED
+    incident.needs_triage = False
+    incident.dispatched_at = now
+    category_settings = category_settings or effective_settings(incident.category)
+    calendar = _calendar_at(now)
+    _set_deadlines(incident, now, category_settings, calendar)
+    incident.save(
+        update_fields=[
+            "assignee",
+            "grid",
+            "state",
+            "needs_triage",
+            "dispatched_at",
+            "accept_deadline",
+            "resolve_deadline",
+            "updated_at",
+        ]
+    )
+
+    # Both events in one INSERT; the routing reason comes first.
+    events = []
+    if internal_note:
+        events.append(
+            _event(
+                incident, EventKind.ROUTED, actor, note=internal_note, is_public=False
+            )
+        )
+    dispatched = _event(
+        incident, EventKind.DISPATCHED, actor, from_state=from_state, note=note
+    )
+    events.append(dispatched)
+    IncidentEvent.objects.bulk_create(events)
+    if notify_for_events(
+        [dispatched],
+        incidents={incident.pk: incident},
+        category_settings={incident.category_id: category_settings},
+        calendar=calendar,
+    ):
+        _on_commit(hooks.deliver_notifications)
 
 
 def incident_triage(*, incident_id: int, reason: str) -> Incident:
@@ -378,33 +444,48 @@ def incident_triage(*, incident_id: int, reason: str) -> Incident:
                     % {"code": incident.display_code}
                 }
             )
-        incident.needs_triage = True
-        incident.save(update_fields=["needs_triage", "updated_at"])
-        _record(
-            incident, EventKind.ROUTED, Actor.system(), note=reason, is_public=False
-        )
+        triage_locked(incident, reason)
 
     logger.info("incident sent to triage id=%s", incident.pk)
     return incident
 
 
-def _assign(incident: Incident, assignee_id: int, grid_id: int | None) -> None:
-    member = Member.objects.filter(pk=assignee_id, is_active=True).first()
+def triage_locked(incident: Incident, reason: str) -> None:
+    """Queue a locked, submitted ticket for staff; the reason is an internal note."""
+    incident.needs_triage = True
+    incident.save(update_fields=["needs_triage", "updated_at"])
+    _record(incident, EventKind.ROUTED, Actor.system(), note=reason, is_public=False)
+
+
+def _active_member(member_id: int) -> Member:
+    member = (
+        Member.objects.select_related("user")
+        .filter(pk=member_id, is_active=True)
+        .first()
+    )
     if member is None:
         raise ValidationError(
             {
                 "assignee": _("Member %(id)s does not exist or is inactive.")
-                % {"id": assignee_id}
+                % {"id": member_id}
             }
         )
-    incident.assignee = member
+    return member
+
+
+def _existing_grid(grid_id: int) -> Grid:
+    grid = Grid.objects.filter(pk=grid_id).first()
+    if grid is None:
+        raise ValidationError(
+            {"grid": _("Grid %(id)s does not exist.") % {"id": grid_id}}
+        )
+    return grid
+
+
+def _assign(incident: Incident, assignee_id: int, grid_id: int | None) -> None:
+    incident.assignee = _active_member(assignee_id)
     if grid_id is not None:
-        grid = Grid.objects.filter(pk=grid_id).first()
-        if grid is None:
-            raise ValidationError(
-                {"grid": _("Grid %(id)s does not exist.") % {"id": grid_id}}
-            )
-        incident.grid = grid
+        incident.grid = _existing_grid(grid_id)
 
 
 def incident_reassign(

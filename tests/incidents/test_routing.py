@@ -210,3 +210,32 @@ def test_decide_writes_nothing(office, django_assert_max_num_queries):
     after = Incident.objects.get(pk=incident.pk)
     assert after.updated_at == updated_at
     assert after.events.count() == 1
+
+
+def test_route_query_count_does_not_grow_with_tree_or_load(
+    office, django_assert_num_queries
+):
+    # Five more members serve in the micro grid, each with open tickets.
+    for number in range(5):
+        member = make_member(name=f"成员{number}")
+        make_assignment(member, office.micro, roles=["mediator"])
+        _give_open_tickets(office, member, 2)
+    incident = office.submit()
+
+    # Lock with the category chain, grid chain with candidates, calendar,
+    # UPDATE, the two events in one INSERT, the notification INSERT; two
+    # savepoint statements, because the test runs inside a transaction.
+    with django_assert_num_queries(8):
+        routed = incident_route(incident_id=incident.pk)
+
+    assert routed.state == State.DISPATCHED
+    assert routed.assignee == office.liu
+
+
+def test_route_task_goes_to_routing_queue():
+    from westgarden.celery import app
+
+    route = app.amqp.router.route({}, "incidents.tasks.route_incident_task")
+    assert route["queue"].name == "routing"
+    other = app.amqp.router.route({}, "incidents.tasks.sweep_task")
+    assert other["queue"].name == "celery"
