@@ -110,6 +110,23 @@ def is_tracking_code(code: str) -> bool:
     return len(code) == TRACKING_LENGTH and all(ch in TRACKING_ALPHABET for ch in code)
 
 
+TRACKING_COLUMNS = (
+    "tracking_code",
+    "state",
+    "subject",
+    "description",
+    "reply",
+    "reject_reason",
+    "created_at",
+    "resolution_round",
+    "duplicate_of",
+    "category__name",
+    "place__name",
+    "grid__name",
+    "assignee__phone",
+)
+
+
 def incident_for_tracking(raw_code: str) -> Incident | None:
     """Return the ticket with the tracking code typed as ``raw_code``, or None.
 
@@ -125,14 +142,16 @@ def incident_for_tracking(raw_code: str) -> Incident | None:
     current_rating = Rating.objects.filter(
         incident=OuterRef("pk"), round=OuterRef("resolution_round")
     ).values("value")[:1]
-    return (
-        Incident.objects.select_related(
-            "category", "place", "grid", "assignee", "duplicate_of"
-        )
+    # No ordering: the code is unique, and sorting would cost the planner.
+    # Only the columns that the page and its actions read.
+    incident = (
+        Incident.objects.select_related("category", "place", "grid", "assignee")
+        .only(*TRACKING_COLUMNS)
         .annotate(round_rating=Subquery(current_rating))
         .filter(tracking_code=code)
-        .first()
+        .order_by()[:1]
     )
+    return next(iter(incident), None)
 
 
 def tracking_code_exists(code: str) -> bool:

@@ -11,12 +11,14 @@ and reopen POSTs. WESTGARDEN_TRACK_RATE counts lookups through the tracking
 form and every request whose tracking code finds nothing.
 """
 
+import functools
 import logging
 from typing import Any, cast
 
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.forms import Form
 from django.http import (
     FileResponse,
     Http404,
@@ -28,6 +30,7 @@ from django.http import (
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import translation
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -305,6 +308,22 @@ def _find_ticket(request: HttpRequest, code: str) -> Incident | HttpResponse:
     return incident
 
 
+@functools.lru_cache(maxsize=16)
+def _blank_fields(form_class: type[Form], language: str | None) -> SafeString:
+    """Return the fields of a blank action form as HTML, rendered once per language.
+
+    A blank form renders the same for every ticket; only the CSRF token and
+    the form's address differ, and both lie outside the fields.
+    """
+    # Django escapes what it renders into the field groups.
+    return mark_safe(
+        "".join(
+            f'<div class="field">{field.as_field_group()}</div>'
+            for field in form_class()
+        )
+    )
+
+
 def _ticket_page(
     request: HttpRequest,
     incident: Incident,
@@ -312,12 +331,18 @@ def _ticket_page(
 ) -> HttpResponse:
     """Render the ticket page; ``bound`` replaces the blank form of one action."""
     timeline = public_timeline(incident)
-    forms = {
+    forms: dict[str, Form] = {
         "info": PublicInfoForm(),
         "rating": PublicRatingForm(),
         "reopen": PublicReopenForm(),
     }
     forms.update(bound or {})
+    language = translation.get_language()
+    blank_fields = {
+        name: _blank_fields(type(form), language)
+        for name, form in forms.items()
+        if not form.is_bound
+    }
 
     state = incident.state
     assignee = incident.assignee
@@ -340,6 +365,7 @@ def _ticket_page(
         "steps": _steps(state),
         "handler_phone": assignee.masked_phone if assignee and shows_handler else "",
         "forms": forms,
+        "blank_fields": blank_fields,
         "can_add_info": state in OPEN_STATES or state == State.RESOLVED,
         "can_rate": state == State.RESOLVED and round_rating is None,
         "can_reopen": state == State.RESOLVED
