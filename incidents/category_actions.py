@@ -17,6 +17,7 @@ from grids.locks import lock_tree
 from incidents.calendar import MAX_DEADLINE_MINUTES
 from incidents.deadlines import queue_recompute, settings_from_chain
 from incidents.models import Category
+from incidents.queries import clear_public_categories
 
 logger = logging.getLogger(__name__)
 
@@ -194,6 +195,8 @@ def category_update(*, category_id: int, **fields: Any) -> Category:
                 .filter(is_active=True)
                 .update(is_active=False)
             )
+            # QuerySet.update() sends no post_save.
+            clear_public_categories()
         if changed & DEADLINE_FIELDS:
             subtree_ids = list(
                 category.get_descendants(include_self=True).values_list("pk", flat=True)

@@ -8,6 +8,8 @@ functions return.
 import re
 from dataclasses import dataclass
 
+from django.core.cache import cache
+from django.db import transaction
 from django.db.models import Case, OuterRef, Q, QuerySet, Subquery, Value, When
 
 from grids.models import Place
@@ -21,8 +23,10 @@ from incidents.models import (
     Rating,
     normalize_tracking_code,
 )
+from members.cache import fragment_timeout
 
 PLACE_SEARCH_LIMIT = 20
+PUBLIC_CATEGORIES_KEY = "incidents:public-categories"
 # A mainland mobile number, also written in groups as 138 0000 0000.
 MOBILE_NUMBER = re.compile(r"(?<!\d)(1[3-9]\d)[ -]?(\d{4})[ -]?(\d{4})(?!\d)")
 
@@ -42,12 +46,28 @@ def mask_mobile_numbers(text: str) -> str:
 
 
 def public_categories() -> list[Category]:
-    """Return the active categories residents may pick, in tree order."""
-    return list(
-        Category.objects.filter(is_active=True, is_public=True).order_by(
-            "tree_id", "lft"
+    """Return the active categories residents may pick, in tree order.
+
+    Every view of the report form reads them, so they are cached. Any category
+    write clears the cache after commit (``clear_public_categories``). A
+    local-memory cache belongs to one process, so there the other processes
+    see a change after at most 30 seconds. The workflow checks the category
+    again when a report is submitted.
+    """
+    categories = cache.get(PUBLIC_CATEGORIES_KEY)
+    if categories is None:
+        categories = list(
+            Category.objects.filter(is_active=True, is_public=True).order_by(
+                "tree_id", "lft"
+            )
         )
-    )
+        cache.set(PUBLIC_CATEGORIES_KEY, categories, fragment_timeout())
+    return categories
+
+
+def clear_public_categories() -> None:
+    """Drop the cached public categories once the current transaction commits."""
+    transaction.on_commit(lambda: cache.delete(PUBLIC_CATEGORIES_KEY))
 
 
 def active_places() -> QuerySet[Place]:

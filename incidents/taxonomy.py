@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 
 from incidents.category_actions import lock_category_tree
 from incidents.models import Category
+from incidents.queries import clear_public_categories
 from members.models import RoleCode
 
 logger = logging.getLogger(__name__)
@@ -377,6 +378,8 @@ def category_import_taxonomy(
                 touched_trees.add(tree_id)
 
             Category.objects.bulk_create([node for _path, node in new_nodes])
+            # bulk_create sends no post_save.
+            clear_public_categories()
             for path, node in new_nodes:
                 pk_of[path] = node.pk
                 tree_of[path] = node.tree_id

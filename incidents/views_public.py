@@ -29,6 +29,7 @@ from django.http import (
 )
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import translation
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
@@ -74,10 +75,14 @@ from incidents.workflow import (
 
 logger = logging.getLogger(__name__)
 
-# The session remembers the last report of this browser for the confirmation
-# page, so the tracking code never appears in a URL before the resident has
-# seen it.
-REPORT_SESSION_KEY = "public_report_incident_id"
+# A signed cookie remembers the last report of this browser for the
+# confirmation page, so the tracking code never appears in a URL before the
+# resident has seen it. The signature keeps anyone from reading another
+# report's code by changing the id, and unlike the session the cookie costs
+# no database write.
+LAST_REPORT_COOKIE = "last_report"
+LAST_REPORT_SALT = "incidents.views_public.report_done"
+LAST_REPORT_MAX_AGE = 60 * 60
 WRITE_GROUP = "public-write"
 LOOKUP_GROUP = "public-lookup"
 STEPS = (
@@ -230,8 +235,18 @@ def report(request: HttpRequest) -> HttpResponse:
         except ValidationError as error:
             add_workflow_error(form, error)
         else:
-            request.session[REPORT_SESSION_KEY] = incident.pk
-            return redirect("public:report-done")
+            response = redirect("public:report-done")
+            response.set_signed_cookie(
+                LAST_REPORT_COOKIE,
+                str(incident.pk),
+                salt=LAST_REPORT_SALT,
+                max_age=LAST_REPORT_MAX_AGE,
+                path=reverse("public:report-done"),
+                secure=settings.SESSION_COOKIE_SECURE,
+                httponly=True,
+                samesite="Lax",
+            )
+            return response
 
     _renew_expired_key(form)
     return _render_report(request, form)
@@ -247,8 +262,13 @@ def report_places(request: HttpRequest) -> JsonResponse:
 @never_cache
 @require_GET
 def report_done(request: HttpRequest) -> HttpResponse:
-    incident_id = request.session.get(REPORT_SESSION_KEY)
-    incident = submitted_incident(incident_id) if incident_id else None
+    value = request.get_signed_cookie(
+        LAST_REPORT_COOKIE,
+        default="",
+        salt=LAST_REPORT_SALT,
+        max_age=LAST_REPORT_MAX_AGE,
+    )
+    incident = submitted_incident(int(value)) if value and value.isdigit() else None
     if incident is None:
         return redirect("public:track")
 

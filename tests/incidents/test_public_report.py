@@ -20,6 +20,7 @@ from grids.actions import place_update
 from incidents.forms import category_choices, new_idempotency_key
 from incidents.models import Category, Channel, Incident, IncidentEvent, Photo
 from incidents.queries import public_categories
+from incidents.views_public import LAST_REPORT_COOKIE
 from tests.factories import make_place
 
 REPORT_URL = "/report/"
@@ -132,6 +133,26 @@ def test_report_form_lists_only_public_categories(client, noise, staff_only):
     assert 'name="csrfmiddlewaretoken"' in body
 
 
+def _choice_values(response) -> set[str]:
+    field = response.context["form"]["category"]
+    return {str(value) for value, _label in field.field.choices}
+
+
+def test_report_form_sees_category_changes_after_commit(
+    client, noise, django_capture_on_commit_callbacks
+):
+    assert str(noise.pk) in _choice_values(client.get(REPORT_URL))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        added = Category.objects.create(code="lift", name="电梯故障", role="liaison")
+        noise.is_public = False
+        noise.save()
+    values = _choice_values(client.get(REPORT_URL))
+
+    assert str(added.pk) in values
+    assert str(noise.pk) not in values
+
+
 def test_category_choices_group_leaves_under_top(db):
     safety = Category.objects.create(code="safety", name="安全隐患")
     fire = Category.objects.create(code="fire", name="消防", parent=safety)
@@ -218,6 +239,30 @@ def test_report_confirmation_without_report_redirects(client, db):
 
     assert response.status_code == 302
     assert response["Location"] == reverse("public:track")
+
+
+def test_report_confirmation_rejects_changed_cookie(client, noise):
+    client.post(REPORT_URL, report_data(noise))
+    Client(HTTP_ACCEPT_LANGUAGE="en").post(REPORT_URL, report_data(noise))
+    other = Incident.objects.order_by("-pk").first()
+    signed = client.cookies[LAST_REPORT_COOKIE].value
+    # Keep the signature and put in the other ticket's id.
+    client.cookies[LAST_REPORT_COOKIE] = str(other.pk) + signed[signed.index(":") :]
+
+    response = client.get(reverse("public:report-done"))
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("public:track")
+
+
+def test_report_confirmation_cookie_stays_on_its_page(client, noise):
+    response = client.post(REPORT_URL, report_data(noise))
+
+    cookie = response.cookies[LAST_REPORT_COOKIE]
+    assert cookie["path"] == reverse("public:report-done")
+    assert cookie["httponly"] is True
+    assert cookie["samesite"] == "Lax"
+    assert "sessionid" not in response.cookies
 
 
 def test_report_unchecked_hide_name_is_stored(client, noise):

@@ -529,3 +529,22 @@ def test_tracking_code_never_logged(client, noise, place, wang_fang, caplog):
         message = record.getMessage()
         assert incident.tracking_code not in message
         assert incident.display_code not in message
+
+
+def test_ticket_page_forms_follow_language(ticket):
+    english = Client(HTTP_ACCEPT_LANGUAGE="en").get(page_url(ticket))
+    chinese = Client(HTTP_ACCEPT_LANGUAGE="zh-hans").get(page_url(ticket))
+    english_again = Client(HTTP_ACCEPT_LANGUAGE="en").get(page_url(ticket))
+
+    assert "Information" in english.content.decode()
+    assert "补充信息" in chinese.content.decode()
+    assert "Information" not in chinese.content.decode()
+    assert english_again.content.decode().count('name="info-note"') == 1
+
+
+def test_ticket_page_keeps_errors_of_bound_form(client, ticket):
+    response = client.post(page_url(ticket) + "info/", {"info-note": ""})
+
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "Write the information to add." in body
