@@ -140,8 +140,8 @@ class WorkingCalendar:
 
         first, last = min(new_years), max(new_years)
         # Routing builds a calendar for every ticket, and a plain query costs
-        # a fraction of the ORM's. SQLite returns dates as ISO text and
-        # booleans as integers.
+        # a fraction of the ORM's. Django's SQLite backend converts the
+        # declared date and bool columns, as psycopg2 does.
         table = connection.ops.quote_name(CalendarDay._meta.db_table)
         with connection.cursor() as cursor:
             cursor.execute(
@@ -149,10 +149,7 @@ class WorkingCalendar:
                 [f"{first:04d}-01-01", f"{last:04d}-12-31"],
             )
             rows = cursor.fetchall()
-        for value, is_working in rows:
-            day = (
-                datetime.date.fromisoformat(value) if isinstance(value, str) else value
-            )
+        for day, is_working in rows:
             self._overrides[day] = bool(is_working)
             self._years_with_entries.add(day.year)
         self._loaded_years.update(range(first, last + 1))

@@ -139,7 +139,7 @@ TRACKING_COLUMNS = (
     "reject_reason",
     "created_at",
     "resolution_round",
-    "duplicate_of",
+    "duplicate_of__tracking_code",
     "category__name",
     "place__name",
     "grid__name",
@@ -165,7 +165,9 @@ def incident_for_tracking(raw_code: str) -> Incident | None:
     # No ordering: the code is unique, and sorting would cost the planner.
     # Only the columns that the page and its actions read.
     incident = (
-        Incident.objects.select_related("category", "place", "grid", "assignee")
+        Incident.objects.select_related(
+            "category", "place", "grid", "assignee", "duplicate_of"
+        )
         .only(*TRACKING_COLUMNS)
         .annotate(round_rating=Subquery(current_rating))
         .filter(tracking_code=code)

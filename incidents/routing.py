@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.db.models import Model
 from django.utils import timezone
@@ -173,13 +174,14 @@ def _grid_chain(
     rows = _rows(
         f"SELECT g.id AS grid_id, g.name AS grid_name, g.parent_id, "
         f"m.id AS member_id, a.position, m.name AS member_name, m.phone, m.user_id, "
-        f"r.role_id, "
+        f"u.email, u.is_active AS user_active, r.role_id, "
         f"(SELECT COUNT(*) FROM {_table(Incident)} o WHERE o.assignee_id = a.member_id "
         f"AND o.state IN ({states})) AS open_count "
         f"FROM {_table(Grid)} g JOIN {_table(Grid)} t ON t.id = %s "
         f"LEFT JOIN {_table(Assignment)} a ON a.grid_id = g.id "
         f"AND a.start_date <= %s AND (a.end_date IS NULL OR a.end_date >= %s) "
         f"LEFT JOIN {_table(Member)} m ON m.id = a.member_id AND m.is_active = %s "
+        f"LEFT JOIN {_table(get_user_model())} u ON u.id = m.user_id "
         f"LEFT JOIN {roles_table} r ON r.assignment_id = a.id AND r.role_id = %s "
         f"WHERE g.tree_id = t.tree_id AND g.lft <= t.lft AND g.rght >= t.rght "
         f"ORDER BY g.lft DESC, open_count, m.id",
@@ -203,7 +205,6 @@ def _grid_chain(
         has_role = bool(role) and row["role_id"] is not None
         if row["member_id"] is None or not (is_leader or has_role):
             continue
-        # The member's user is read when the notification needs it.
         member = _partial(
             Member,
             {
@@ -213,6 +214,19 @@ def _grid_chain(
                 "user_id": row["user_id"],
                 "is_active": True,
             },
+        )
+        # The notification reads the user: its id, e-mail and active flag.
+        member.user = (
+            None
+            if row["user_id"] is None
+            else _partial(
+                get_user_model(),
+                {
+                    "id": row["user_id"],
+                    "email": row["email"],
+                    "is_active": bool(row["user_active"]),
+                },
+            )
         )
         candidates.append(_Candidate(member, row["grid_id"], is_leader, has_role))
     return list(grids.values()), candidates
