@@ -41,9 +41,10 @@ from incidents.workflow import (
     incident_submit,
 )
 from members.models import Assignment
+from westgarden.forms import NamedRequiredMixin
 
 
-class OperationForm(forms.Form):
+class OperationForm(NamedRequiredMixin, forms.Form):
     """The input of one workflow operation, applied to each chosen ticket."""
 
     def apply(self, incident: Incident, actor: Actor) -> None:
@@ -161,7 +162,7 @@ OPERATIONS = {
 }
 
 
-class StaffEntryForm(forms.Form):
+class StaffEntryForm(NamedRequiredMixin, forms.Form):
     """A ticket taken by phone and typed in by street-office staff."""
 
     token = forms.CharField(widget=forms.HiddenInput, max_length=32)

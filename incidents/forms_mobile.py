@@ -13,6 +13,7 @@ from grids.models import Place
 from incidents.models import DESCRIPTION_MAX_LENGTH, Category, State
 from incidents.photos import MAX_PHOTOS
 from members.models import Assignment
+from westgarden.forms import NamedRequiredMixin
 
 
 def add_workflow_error(form: forms.BaseForm, error: ValidationError) -> None:
@@ -80,7 +81,7 @@ def active_categories() -> QuerySet[Category]:
     return Category.objects.filter(is_active=True).order_by("tree_id", "lft")
 
 
-class StateFilterForm(forms.Form):
+class StateFilterForm(NamedRequiredMixin, forms.Form):
     """Filters of the mobile inbox; every field is optional."""
 
     OPEN = "open"
@@ -93,13 +94,13 @@ class StateFilterForm(forms.Form):
     overdue = forms.BooleanField(label=_("Overdue only"), required=False)
 
 
-class AcceptForm(forms.Form):
+class AcceptForm(NamedRequiredMixin, forms.Form):
     """Accept (签收) has no input; the form exists for its non-field errors."""
 
     prefix = "accept"
 
 
-class CommentForm(forms.Form):
+class CommentForm(NamedRequiredMixin, forms.Form):
     prefix = "comment"
 
     PUBLIC = "public"
@@ -120,7 +121,7 @@ class CommentForm(forms.Form):
     photos = MultiplePhotoField(label=_("Photos"))
 
 
-class ResolveForm(forms.Form):
+class ResolveForm(NamedRequiredMixin, forms.Form):
     prefix = "resolve"
 
     reply = forms.CharField(
@@ -132,7 +133,7 @@ class ResolveForm(forms.Form):
     photos = MultiplePhotoField(label=_("Photos"))
 
 
-class SendBackForm(forms.Form):
+class SendBackForm(NamedRequiredMixin, forms.Form):
     prefix = "send_back"
 
     reason = forms.CharField(
@@ -143,7 +144,7 @@ class SendBackForm(forms.Form):
     )
 
 
-class ReassignForm(forms.Form):
+class ReassignForm(NamedRequiredMixin, forms.Form):
     prefix = "reassign"
 
     assignment = AssignmentChoiceField(
@@ -166,7 +167,7 @@ class PlaceChoiceField(forms.ModelChoiceField):
         return f"{obj.grid.name} · {obj.name}"
 
 
-class ReportForm(forms.Form):
+class ReportForm(NamedRequiredMixin, forms.Form):
     """A ticket reported by a grid member on patrol."""
 
     token = forms.CharField(widget=forms.HiddenInput, max_length=32)

@@ -299,7 +299,8 @@ def test_resolve_without_reply_names_field(world: World, assigned: Incident):
     response = world.wang.client().post(url("resolve", assigned), {"resolve-reply": ""})
 
     assert response.status_code == 200
-    assert "reply" in response.context["forms"]["resolve"].errors
+    errors = response.context["forms"]["resolve"].errors
+    assert errors["reply"] == ["“答复反映人”为必填项。"]
     assigned.refresh_from_db()
     assert assigned.state == State.ACCEPTED
 
