@@ -34,6 +34,7 @@ from grids.actions import (
 )
 from grids.models import Grid, Place
 from grids.queries import grids_with_place_counts
+from westgarden.forms import NamedRequiredAdminMixin
 
 # The request attribute that carries an action's ValidationError from the
 # first pass of the change form to the second one, which renders it.
@@ -159,7 +160,7 @@ class GridForm(forms.ModelForm):
 
 
 @admin.register(Grid)
-class GridAdmin(ActionFormMixin, MPTTModelAdmin):
+class GridAdmin(NamedRequiredAdminMixin, ActionFormMixin, MPTTModelAdmin):
     """The grid tree, indented by level and kept in tree order.
 
     DraggableMPTTAdmin is not used on purpose: its drag-and-drop moves write
@@ -386,7 +387,7 @@ def remove_grids(
 
 
 @admin.register(Place)
-class PlaceAdmin(ActionFormMixin, admin.ModelAdmin):
+class PlaceAdmin(NamedRequiredAdminMixin, ActionFormMixin, admin.ModelAdmin):
     list_display = ["code", "name", "kind", "grid", "address", "is_active"]
     list_filter = ["kind", "grid__kind", "is_active"]
     list_select_related = ["grid"]

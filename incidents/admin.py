@@ -55,6 +55,7 @@ from incidents.models import (
 )
 from incidents.views_mobile import photo_response
 from members.models import RoleCode, mask_phone
+from westgarden.forms import NamedRequiredAdminMixin
 
 # A tracking code as staff type it: ten letters and digits, maybe with the dash.
 TRACKING_CODE_INPUT = re.compile(r"[A-Za-z0-9]{5}-?[A-Za-z0-9]{5}")
@@ -86,7 +87,7 @@ class CalendarYearFilter(admin.SimpleListFilter):
 
 
 @admin.register(CalendarDay)
-class CalendarDayAdmin(admin.ModelAdmin):
+class CalendarDayAdmin(NamedRequiredAdminMixin, admin.ModelAdmin):
     list_display = ["date", "weekday", "is_workday", "name", "source"]
     list_filter = [CalendarYearFilter, "is_workday", "source"]
     search_fields = ["name"]
@@ -337,7 +338,7 @@ TIME_FIELDS = (
 
 
 @admin.register(Incident)
-class IncidentAdmin(admin.ModelAdmin):
+class IncidentAdmin(NamedRequiredAdminMixin, admin.ModelAdmin):
     list_display = [
         "code",
         "subject",
@@ -658,7 +659,7 @@ def _nearest(field: str, empty: Q) -> Subquery:
 
 
 @admin.register(Category)
-class CategoryAdmin(ActionFormMixin, MPTTModelAdmin):
+class CategoryAdmin(NamedRequiredAdminMixin, ActionFormMixin, MPTTModelAdmin):
     """The category tree; a column marks each value that a child inherits.
 
     Saves go through incidents.category_actions, which takes the category
@@ -831,7 +832,7 @@ class DeliveryFilter(admin.SimpleListFilter):
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(NamedRequiredAdminMixin, admin.ModelAdmin):
     """Delivery status of every message; incidents.notifications writes the rows."""
 
     list_display = [

@@ -19,6 +19,7 @@ from incidents.models import DESCRIPTION_MAX_LENGTH, Category, Channel, RatingVa
 from incidents.photos import PreparedPhoto, prepare_photos
 from incidents.queries import is_tracking_code, places_for_text, public_categories
 from members.models import mobile_validator
+from westgarden.forms import NamedRequiredMixin
 
 IDEMPOTENCY_KEY_PATTERN = re.compile(r"[A-Za-z0-9_-]{20,64}")
 INFO_MAX_LENGTH = 4000
@@ -94,7 +95,7 @@ def category_choices(categories: Sequence[Category]) -> list[tuple[Any, Any]]:
     return choices
 
 
-class PublicReportForm(forms.Form):
+class PublicReportForm(NamedRequiredMixin, forms.Form):
     """The resident's report form (no login), on /report/."""
 
     # The view reads it before validation. CSS hides the field from people,
@@ -257,7 +258,7 @@ class PublicReportForm(forms.Form):
         }
 
 
-class TrackingLookupForm(forms.Form):
+class TrackingLookupForm(NamedRequiredMixin, forms.Form):
     """The tracking-code lookup on /track/."""
 
     code = forms.CharField(
@@ -288,7 +289,7 @@ class TrackingLookupForm(forms.Form):
         return code
 
 
-class PublicInfoForm(forms.Form):
+class PublicInfoForm(NamedRequiredMixin, forms.Form):
     """More information and photos from the reporter, on the tracking page."""
 
     prefix = "info"
@@ -317,7 +318,7 @@ class PublicInfoForm(forms.Form):
         return uploads
 
 
-class PublicRatingForm(forms.Form):
+class PublicRatingForm(NamedRequiredMixin, forms.Form):
     """The reporter's rating of the handler's reply (公开评效)."""
 
     prefix = "rating"
@@ -345,7 +346,7 @@ class PublicRatingForm(forms.Form):
     )
 
 
-class PublicReopenForm(forms.Form):
+class PublicReopenForm(NamedRequiredMixin, forms.Form):
     """The request to reopen a ticket rated dissatisfied, with an optional reason."""
 
     prefix = "reopen"

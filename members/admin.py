@@ -52,6 +52,7 @@ from members.queries import (
     members_with_active_grids,
     members_with_role,
 )
+from westgarden.forms import NamedRequiredAdminMixin
 
 # Set on the request when an inline assignment was rejected by its action,
 # so the response returns to the change page that shows the error.
@@ -127,7 +128,7 @@ def _overlap(first: tuple[Any, Any], second: tuple[Any, Any]) -> bool:
     )
 
 
-class AssignmentInline(admin.TabularInline):
+class AssignmentInline(NamedRequiredAdminMixin, admin.TabularInline):
     model = Assignment
     formset = AssignmentFormSet
     extra = 1
@@ -329,7 +330,9 @@ class RoleFilter(admin.SimpleListFilter):
 
 
 @admin.register(Member)
-class MemberAdmin(AssignmentSaveMixin, ActionFormMixin, admin.ModelAdmin):
+class MemberAdmin(
+    NamedRequiredAdminMixin, AssignmentSaveMixin, ActionFormMixin, admin.ModelAdmin
+):
     """Members of the grid system; the phone number is private staff data.
 
     The list shows it masked, and the change form in full to staff who may
@@ -396,7 +399,7 @@ class MemberAdmin(AssignmentSaveMixin, ActionFormMixin, admin.ModelAdmin):
 
 
 @admin.register(Organization)
-class OrganizationAdmin(admin.ModelAdmin):
+class OrganizationAdmin(NamedRequiredAdminMixin, admin.ModelAdmin):
     list_display = ["name", "kind", "grid"]
     list_filter = ["kind"]
     list_select_related = ["grid"]
@@ -405,7 +408,9 @@ class OrganizationAdmin(admin.ModelAdmin):
 
 
 @admin.register(PartyOrganization)
-class PartyOrganizationAdmin(ActionFormMixin, admin.ModelAdmin):
+class PartyOrganizationAdmin(
+    NamedRequiredAdminMixin, ActionFormMixin, admin.ModelAdmin
+):
     """Party branches and groups; the kind follows from the grid's kind."""
 
     list_display = ["name", "kind", "grid", "secretary"]

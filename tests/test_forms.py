@@ -31,3 +31,21 @@ def test_required_error_without_label_uses_name():
         form = NoteForm({})
 
         assert form.errors["code_name"] == ["Code name is required."]
+
+
+def test_member_login_names_missing_password(client, db):
+    response = client.post(
+        "/m/login/", {"username": "wang", "password": ""}, HTTP_ACCEPT_LANGUAGE="en"
+    )
+
+    assert response.status_code == 200
+    assert response.context["form"].errors["password"] == ["Password is required."]
+
+
+def test_admin_login_names_missing_username(client, db):
+    response = client.post(
+        "/admin/login/", {"username": "", "password": "x"}, HTTP_ACCEPT_LANGUAGE="en"
+    )
+
+    assert response.status_code == 200
+    assert response.context["form"].errors["username"] == ["Username is required."]

@@ -8,4 +8,9 @@ class WestgardenConfig(AppConfig):
 
     def ready(self) -> None:
         # Registers the deployment checks.
+        from django.contrib import admin
+
         from westgarden import checks  # noqa: F401
+        from westgarden.forms import AdminLoginForm
+
+        admin.site.login_form = AdminLoginForm

@@ -4,6 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from westgarden import views
+from westgarden.forms import LoginForm
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -11,7 +12,9 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path(
         "m/login/",
-        auth_views.LoginView.as_view(template_name="mobile/login.html"),
+        auth_views.LoginView.as_view(
+            template_name="mobile/login.html", authentication_form=LoginForm
+        ),
         name="login",
     ),
     path("m/logout/", auth_views.LogoutView.as_view(), name="logout"),

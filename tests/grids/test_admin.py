@@ -405,3 +405,23 @@ def test_autocomplete_lists_grids(officer_client, tree, url_name):
         assert ids == {tree["micro"].pk, tree["dedicated"].pk}
     else:
         assert ids == {grid.pk for grid in tree.values()}
+
+
+def test_place_add_without_name_names_field(officer_client, tree):
+    response = officer_client.post(
+        reverse("admin:grids_place_add"),
+        {
+            "kind": "building",
+            "code": "B-2",
+            "name": "",
+            "grid": tree["micro"].pk,
+            "address": "",
+            "is_active": "on",
+        },
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+
+    errors = response.context["adminform"].form.errors
+    assert response.status_code == 200
+    assert errors["name"] == ["Name is required."]
+    assert not Place.objects.exists()
