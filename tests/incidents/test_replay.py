@@ -10,6 +10,7 @@ from django.core.management import CommandError, call_command
 from incidents.models import Category, EventKind, Incident, IncidentEvent, State
 from incidents.replay import read_messages, replay
 from members.models import Assignment
+from tests.incidents.replay_samples import write_board_file, write_nyc_file
 
 SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 BOARD_FILE = SHARED_DATA / "tipdm2020_messages_labeled.csv"
@@ -30,8 +31,31 @@ def needs(path: Path) -> Path:
     return path
 
 
-def test_replay_routes_board_messages_to_demo_members(demo):
-    report = replay(needs(BOARD_FILE), limit=60, answer_share=0)
+# Each replay test runs on a file written by the test and, where it lies next
+# to the repository, on the recorded file.
+@pytest.fixture(params=["written", "recorded"])
+def board_file(request, tmp_path) -> Path:
+    if request.param == "recorded":
+        return needs(BOARD_FILE)
+    return write_board_file(tmp_path)
+
+
+@pytest.fixture(params=["written", "recorded"])
+def replies_file(request, tmp_path) -> Path:
+    if request.param == "recorded":
+        return needs(REPLIES_FILE)
+    return write_board_file(tmp_path, replies=True)
+
+
+@pytest.fixture(params=["written", "recorded"])
+def nyc_file(request, tmp_path) -> Path:
+    if request.param == "recorded":
+        return needs(NYC_FILE)
+    return write_nyc_file(tmp_path)
+
+
+def test_replay_routes_board_messages_to_demo_members(demo, board_file):
+    report = replay(board_file, limit=60, answer_share=0)
 
     assert report.read == 60
     assert report.created == 60
@@ -43,44 +67,45 @@ def test_replay_routes_board_messages_to_demo_members(demo):
     assert routed_to <= serving
 
 
-def test_replay_escalates_up_to_street_office(demo):
+def test_replay_escalates_up_to_street_office(demo, board_file):
     # 120 simulated hours hold at least three weekdays from any start, and
     # the test database has no holidays.
-    report = replay(needs(BOARD_FILE), limit=30, simulate_hours=120, answer_share=0)
+    report = replay(board_file, limit=30, simulate_hours=120, answer_share=0)
 
     assert report.escalated[1] > 0
     assert report.triage > 0
     assert report.triage == Incident.objects.filter(needs_triage=True).count()
 
 
-def test_replay_answers_with_official_reply(demo):
-    report = replay(needs(REPLIES_FILE), limit=20, answer_share=1.0)
+def test_replay_answers_with_official_reply(demo, replies_file):
+    report = replay(replies_file, limit=20, answer_share=1.0)
 
     assert report.answered > 0
     resolved = Incident.objects.filter(state=State.RESOLVED)
     assert resolved.count() == report.answered
-    replies = {row["答复意见"].strip() for row in csv.DictReader(REPLIES_FILE.open())}
+    with replies_file.open(encoding="utf-8") as source:
+        replies = {row["答复意见"].strip() for row in csv.DictReader(source)}
     assert all(
         incident.reply in replies for incident in resolved if len(incident.reply) < 4000
     )
 
 
-def test_replay_twice_creates_nothing_new(demo):
-    replay(needs(BOARD_FILE), limit=10)
-    second = replay(needs(BOARD_FILE), limit=10)
+def test_replay_twice_creates_nothing_new(demo, board_file):
+    replay(board_file, limit=10)
+    second = replay(board_file, limit=10)
 
     assert second.created == 0
     assert Incident.objects.count() == 10
 
 
-def test_replay_maps_nyc_complaints(demo):
-    report = replay(needs(NYC_FILE), limit=30)
+def test_replay_maps_nyc_complaints(demo, nyc_file):
+    report = replay(nyc_file, limit=30)
 
     assert report.created == 30
     noise = Incident.objects.filter(category__code="noise-nuisance").count()
     nyc_noise = sum(
         1
-        for message in read_messages(NYC_FILE, limit=30)
+        for message in read_messages(nyc_file, limit=30)
         if message.category_name.lower().startswith("noise")
     )
     assert noise == nyc_noise
@@ -95,11 +120,9 @@ def test_replay_rejects_unknown_columns(demo, tmp_path):
     assert "unknown columns" in str(caught.value)
 
 
-def test_replay_command_prints_report(demo):
+def test_replay_command_prints_report(demo, board_file):
     output = StringIO()
-    call_command(
-        "replay_messages", str(needs(BOARD_FILE)), "--limit", "5", stdout=output
-    )
+    call_command("replay_messages", str(board_file), "--limit", "5", stdout=output)
 
     assert "tickets created        5" in output.getvalue()
     assert "routing latency" in output.getvalue()
@@ -128,7 +151,7 @@ def test_demo_tickets_refuses_without_debug(demo, settings):
     assert "--allow-production" in str(caught.value)
 
 
-def test_replay_sweeps_leave_other_tickets_alone(demo):
+def test_replay_sweeps_leave_other_tickets_alone(demo, board_file):
     from grids.models import Place
     from incidents.actors import Actor
     from incidents.models import Channel
@@ -145,7 +168,7 @@ def test_replay_sweeps_leave_other_tickets_alone(demo):
     incident_route(incident_id=real.pk)
     real.refresh_from_db()
 
-    report = replay(needs(BOARD_FILE), limit=10, simulate_hours=120, answer_share=0)
+    report = replay(board_file, limit=10, simulate_hours=120, answer_share=0)
     after = Incident.objects.get(pk=real.pk)
 
     assert sum(report.escalated.values()) > 0
@@ -154,9 +177,9 @@ def test_replay_sweeps_leave_other_tickets_alone(demo):
     assert not after.events.filter(kind=EventKind.ESCALATED).exists()
 
 
-def test_replay_command_refuses_without_debug(demo, settings):
+def test_replay_command_refuses_without_debug(demo, settings, board_file):
     settings.DEBUG = False
 
     with pytest.raises(CommandError) as caught:
-        call_command("replay_messages", str(needs(BOARD_FILE)), stdout=StringIO())
+        call_command("replay_messages", str(board_file), stdout=StringIO())
     assert "--allow-production" in str(caught.value)
