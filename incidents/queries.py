@@ -12,6 +12,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Case, OuterRef, Q, QuerySet, Subquery, Value, When
 
+from grids.cache import bump_cache_version, cache_version
 from grids.models import Place
 from incidents.models import (
     TRACKING_ALPHABET,
@@ -26,7 +27,7 @@ from incidents.models import (
 from members.cache import fragment_timeout
 
 PLACE_SEARCH_LIMIT = 20
-PUBLIC_CATEGORIES_KEY = "incidents:public-categories"
+CATEGORIES_VERSION_KEY = "incidents:categories-version"
 # A mainland mobile number, also written in groups as 138 0000 0000.
 MOBILE_NUMBER = re.compile(r"(?<!\d)(1[3-9]\d)[ -]?(\d{4})[ -]?(\d{4})(?!\d)")
 
@@ -48,26 +49,29 @@ def mask_mobile_numbers(text: str) -> str:
 def public_categories() -> list[Category]:
     """Return the active categories residents may pick, in tree order.
 
-    Every view of the report form reads them, so they are cached. Any category
-    write clears the cache after commit (``clear_public_categories``). A
+    Every view of the report form reads them, so they are cached under the
+    categories version, which every category write changes after commit
+    (``clear_public_categories``). The version is read before the rows, so a
+    list read before a write commits is stored under the old version. A
     local-memory cache belongs to one process, so there the other processes
     see a change after at most 30 seconds. The workflow checks the category
     again when a report is submitted.
     """
-    categories = cache.get(PUBLIC_CATEGORIES_KEY)
+    key = f"incidents:public-categories:{cache_version(CATEGORIES_VERSION_KEY)}"
+    categories = cache.get(key)
     if categories is None:
         categories = list(
             Category.objects.filter(is_active=True, is_public=True).order_by(
                 "tree_id", "lft"
             )
         )
-        cache.set(PUBLIC_CATEGORIES_KEY, categories, fragment_timeout())
+        cache.set(key, categories, fragment_timeout())
     return categories
 
 
 def clear_public_categories() -> None:
-    """Drop the cached public categories once the current transaction commits."""
-    transaction.on_commit(lambda: cache.delete(PUBLIC_CATEGORIES_KEY))
+    """Make the cached public categories stale once the transaction commits."""
+    transaction.on_commit(lambda: bump_cache_version(CATEGORIES_VERSION_KEY))
 
 
 def active_places() -> QuerySet[Place]:

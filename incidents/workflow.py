@@ -210,8 +210,10 @@ def incident_submit(
 
     Raise ValidationError naming the field for bad input. With an
     ``idempotency_key`` that was used before, return the ticket it created
-    instead of creating a second one. The key's unique constraint finds a
-    repeat, so a first submission costs no extra query.
+    instead of creating a second one, even if the ticket could not be
+    created from this input now (say staff hid its category since). The
+    key's unique constraint or a failed check finds a repeat, so a first
+    submission costs no extra query.
     """
     try:
         with transaction.atomic(durable=True):
@@ -233,16 +235,21 @@ def incident_submit(
             event = _record(incident, EventKind.SUBMITTED, actor)
             _save_photos(incident, event, photos)
             _on_commit(lambda: hooks.incident_submitted(incident.pk))
-    except IntegrityError:
+    except (ValidationError, IntegrityError):
         # The key was used before, or two requests with it raced.
-        if idempotency_key:
-            existing = Incident.objects.filter(idempotency_key=idempotency_key).first()
-            if existing is not None:
-                return existing
+        existing = _submitted_with_key(idempotency_key)
+        if existing is not None:
+            return existing
         raise
 
     logger.info("incident submitted id=%s channel=%s", incident.pk, channel)
     return incident
+
+
+def _submitted_with_key(idempotency_key: str | None) -> Incident | None:
+    if not idempotency_key:
+        return None
+    return Incident.objects.filter(idempotency_key=idempotency_key).first()
 
 
 def _build_incident(

@@ -18,6 +18,10 @@ def name_required_error(field: forms.Field, name: str) -> None:
     default = str(forms.Field.default_error_messages["required"])
     if str(field.error_messages.get("required", "")) != default:
         return
+    if field.widget.is_hidden:
+        # The page filled it in, so its name would mean nothing to the user.
+        field.error_messages["required"] = _("The form has expired; send it again.")
+        return
     label = field.label or pretty_name(name)
     field.error_messages["required"] = _("%(field)s is required.") % {"field": label}
 

@@ -17,6 +17,8 @@ from django.urls import reverse
 from PIL import ExifTags, Image
 
 from grids.actions import place_update
+from incidents import queries
+from incidents.category_actions import category_update
 from incidents.forms import category_choices, new_idempotency_key
 from incidents.models import Category, Channel, Incident, IncidentEvent, Photo
 from incidents.queries import public_categories
@@ -582,3 +584,66 @@ def test_report_concurrent_double_tap_one_ticket(noise):
 
     code = Incident.objects.get().display_code
     assert sorted(locations) == sorted([reverse("public:report-done"), code] * 2)
+
+
+# A form sent again, hidden fields, a racing category write
+
+
+def test_repeat_key_after_hiding_returns_ticket(noise):
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    data = report_data(noise)
+    client.post(REPORT_URL, data)
+    category_update(category_id=noise.pk, is_public=False)
+
+    second = client.post(REPORT_URL, data)
+
+    assert Incident.objects.count() == 1
+    assert second.status_code == 302
+    assert second["Location"] == reverse("public:report-done")
+
+
+def test_hidden_field_errors_hide_names(noise):
+    client = Client(HTTP_ACCEPT_LANGUAGE="zh-hans")
+    data = report_data(noise)
+    del data["idempotency_key"]
+    del data["via"]
+
+    form = client.post(REPORT_URL, data).context["form"]
+
+    assert form.errors["idempotency_key"] == ["表单已过期，请重新提交。"]
+    assert form.errors["via"] == ["表单已过期，请重新提交。"]
+    assert not Incident.objects.exists()
+
+
+class RacingCache:
+    """The Django cache, with a category write committed by another request
+    between the database read and the cache.set of public_categories()."""
+
+    def __init__(self, write) -> None:
+        self.write = write
+
+    def get(self, key):
+        return cache.get(key)
+
+    def delete(self, key):
+        return cache.delete(key)
+
+    def set(self, key, value, timeout=None):
+        self.write()
+        return cache.set(key, value, timeout)
+
+
+def test_public_categories_racing_write_clears(
+    noise, monkeypatch, django_capture_on_commit_callbacks
+):
+    def hide_noise() -> None:
+        with django_capture_on_commit_callbacks(execute=True):
+            category_update(category_id=noise.pk, is_public=False)
+
+    monkeypatch.setattr(queries, "cache", RacingCache(hide_noise))
+    public_categories()
+    monkeypatch.undo()
+
+    listed = [category.pk for category in public_categories()]
+
+    assert noise.pk not in listed
