@@ -14,8 +14,14 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from grids.models import Place
-from incidents.forms_mobile import MultiplePhotoField
-from incidents.models import DESCRIPTION_MAX_LENGTH, Category, Channel, RatingValue
+from incidents.forms_mobile import MultiplePhotoField, PlainTextField
+from incidents.models import (
+    DESCRIPTION_MAX_LENGTH,
+    Category,
+    Channel,
+    RatingValue,
+    normalize_tracking_code,
+)
 from incidents.photos import PreparedPhoto, prepare_photos
 from incidents.queries import is_tracking_code, places_for_text, public_categories
 from members.models import mobile_validator
@@ -29,21 +35,6 @@ COMMENT_MAX_LENGTH = 1000
 def new_idempotency_key() -> str:
     """Return a random key that makes a resubmitted report create one ticket."""
     return secrets.token_urlsafe(24)
-
-
-class PlainTextField(forms.CharField):
-    """Multi-line plain text whose line breaks count as one character each.
-
-    Browsers send a textarea's line breaks as CRLF but count each as one
-    character against maxlength, so the text is normalized to LF before the
-    length is checked.
-    """
-
-    widget = forms.Textarea
-
-    def to_python(self, value: Any) -> str:
-        text = str(super().to_python(value))
-        return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _length_errors(too_long: Any, required: Any = None) -> dict[str, Any]:
@@ -277,7 +268,7 @@ class TrackingLookupForm(NamedRequiredMixin, forms.Form):
 
     def clean_code(self) -> str:
         raw = self.cleaned_data["code"]
-        code = "".join(ch for ch in raw.upper() if ch.isalnum())
+        code = normalize_tracking_code(raw)
         if not is_tracking_code(code):
             raise ValidationError(
                 _(

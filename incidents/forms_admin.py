@@ -21,6 +21,7 @@ from incidents.forms_mobile import (
     AssignmentChoiceField,
     CategoryChoiceField,
     MultiplePhotoField,
+    PlainTextField,
     active_categories,
 )
 from incidents.models import (
@@ -58,7 +59,7 @@ class AssignOperationForm(OperationForm):
         queryset=Assignment.objects.none(),
         help_text=_("The ticket moves to the grid this member serves in."),
     )
-    note = forms.CharField(
+    note = PlainTextField(
         label=_("Note"), required=False, max_length=1000, widget=forms.Textarea
     )
 
@@ -89,7 +90,7 @@ class AssignOperationForm(OperationForm):
 
 
 class RejectOperationForm(OperationForm):
-    reason = forms.CharField(
+    reason = PlainTextField(
         label=_("Reason"),
         max_length=4000,
         widget=forms.Textarea,
@@ -126,7 +127,7 @@ class DuplicateOperationForm(OperationForm):
 
 
 class CloseOperationForm(OperationForm):
-    note = forms.CharField(
+    note = PlainTextField(
         label=_("Note"), required=False, max_length=1000, widget=forms.Textarea
     )
 
@@ -162,6 +163,19 @@ OPERATIONS = {
 }
 
 
+class NumericAutocompleteSelect(AutocompleteSelect):
+    """An autocomplete that ignores a submitted value that is not an id.
+
+    Django's widget looks the value up to show it again, and a value such as
+    ``abc`` would make that lookup fail with a server error. The field itself
+    reports the value as an invalid choice.
+    """
+
+    def optgroups(self, name: str, value: Any, attr: Any = None) -> Any:
+        ids = [item for item in value if str(item).isdigit() and len(str(item)) <= 18]
+        return super().optgroups(name, ids, attr)
+
+
 class StaffEntryForm(NamedRequiredMixin, forms.Form):
     """A ticket taken by phone and typed in by street-office staff."""
 
@@ -179,7 +193,7 @@ class StaffEntryForm(NamedRequiredMixin, forms.Form):
         help_text=_("Only when the caller names no known place."),
     )
     subject = forms.CharField(label=_("Subject"), max_length=120, required=False)
-    description = forms.CharField(
+    description = PlainTextField(
         label=_("Description"), max_length=DESCRIPTION_MAX_LENGTH, widget=forms.Textarea
     )
     reporter_name = forms.CharField(
@@ -207,7 +221,7 @@ class StaffEntryForm(NamedRequiredMixin, forms.Form):
         for name in ("place", "grid"):
             field = cast(forms.ModelChoiceField, self.fields[name])
             model_field = Incident._meta.get_field(name)
-            field.widget = AutocompleteSelect(model_field, admin_site)
+            field.widget = NumericAutocompleteSelect(model_field, admin_site)
             field.widget.choices = field.choices
 
     def submit(self, user: Any) -> Incident:

@@ -36,6 +36,21 @@ def new_form_token() -> str:
     return secrets.token_hex(16)
 
 
+class PlainTextField(forms.CharField):
+    """Multi-line plain text whose line breaks count as one character each.
+
+    Browsers send a textarea's line breaks as CRLF but count each as one
+    character against maxlength, so the text is normalized to LF before the
+    length is checked.
+    """
+
+    widget = forms.Textarea
+
+    def to_python(self, value: Any) -> str:
+        text = str(super().to_python(value))
+        return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
 class MultiplePhotoInput(forms.ClearableFileInput):
     allow_multiple_selected = True
 
@@ -106,7 +121,7 @@ class CommentForm(NamedRequiredMixin, forms.Form):
     PUBLIC = "public"
     INTERNAL = "internal"
 
-    note = forms.CharField(
+    note = PlainTextField(
         label=_("Text"), max_length=4000, widget=forms.Textarea(attrs={"rows": 3})
     )
     visibility = forms.ChoiceField(
@@ -124,7 +139,7 @@ class CommentForm(NamedRequiredMixin, forms.Form):
 class ResolveForm(NamedRequiredMixin, forms.Form):
     prefix = "resolve"
 
-    reply = forms.CharField(
+    reply = PlainTextField(
         label=_("Reply to the reporter"),
         max_length=4000,
         widget=forms.Textarea(attrs={"rows": 4}),
@@ -136,7 +151,7 @@ class ResolveForm(NamedRequiredMixin, forms.Form):
 class SendBackForm(NamedRequiredMixin, forms.Form):
     prefix = "send_back"
 
-    reason = forms.CharField(
+    reason = PlainTextField(
         label=_("Reason"),
         max_length=4000,
         widget=forms.Textarea(attrs={"rows": 2}),
@@ -150,7 +165,7 @@ class ReassignForm(NamedRequiredMixin, forms.Form):
     assignment = AssignmentChoiceField(
         label=_("Hand over to"), queryset=Assignment.objects.none()
     )
-    note = forms.CharField(
+    note = PlainTextField(
         label=_("Note"),
         required=False,
         max_length=1000,
@@ -181,7 +196,7 @@ class ReportForm(NamedRequiredMixin, forms.Form):
         max_length=120,
         help_text=_("Optional; the start of the description is used otherwise."),
     )
-    description = forms.CharField(
+    description = PlainTextField(
         label=_("Description"),
         max_length=DESCRIPTION_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 5}),

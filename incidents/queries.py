@@ -29,7 +29,12 @@ from members.cache import fragment_timeout
 PLACE_SEARCH_LIMIT = 20
 CATEGORIES_VERSION_KEY = "incidents:categories-version"
 # A mainland mobile number, also written in groups as 138 0000 0000.
-MOBILE_NUMBER = re.compile(r"(?<!\d)(1[3-9]\d)[ -]?(\d{4})[ -]?(\d{4})(?!\d)")
+# With or without +86, 0086 or 86 in front, with spaces, dashes or dots between
+# the groups, and in the full-width digits of Chinese phone keyboards.
+MOBILE_NUMBER = re.compile(
+    r"(?<!\d)(?:(?:\+|＋|00|００)?[8８][6６][ .\-．－]?)?"
+    r"([1１][3-9３-９]\d)[ .\-．－]?(\d{4})[ .\-．－]?(\d{4})(?!\d)"
+)
 
 
 # An e-mail address; the local part is hidden, the domain kept.

@@ -135,18 +135,16 @@ def inbox(request: HttpRequest) -> HttpResponse:
 
 
 def _reporter(incident: Incident) -> dict[str, str | bool]:
-    if incident.hide_name:
-        return {
-            "name": "",
-            "phone": mask_phone(incident.reporter_phone)
-            if incident.reporter_phone
-            else "",
-            "phone_is_masked": True,
-        }
+    """Return what a grid member may see of the reporter.
+
+    The name only if the reporter allowed it. The phone number always masked,
+    because the report form promises that grid members never see it; staff
+    call the reporter back.
+    """
     return {
-        "name": incident.reporter_name,
-        "phone": incident.reporter_phone,
-        "phone_is_masked": False,
+        "name": "" if incident.hide_name else incident.reporter_name,
+        "phone": mask_phone(incident.reporter_phone) if incident.reporter_phone else "",
+        "phone_is_masked": True,
     }
 
 
@@ -461,8 +459,11 @@ def notifications(request: HttpRequest) -> HttpResponse:
 @require_POST
 def notifications_read(request: HttpRequest) -> HttpResponse:
     """Mark the posted notifications read; ids of other users' rows change nothing."""
+    # A 64-bit id has at most 19 digits; longer values overflow the database.
     ids = [
-        int(value) for value in request.POST.getlist("notification") if value.isdigit()
+        int(value)
+        for value in request.POST.getlist("notification")
+        if value.isdigit() and len(value) <= 18
     ]
     count = mark_read(user=request.user, notification_ids=ids) if ids else 0
     if count:

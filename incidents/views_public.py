@@ -72,6 +72,7 @@ from incidents.workflow import (
     incident_reopen,
     incident_submit,
 )
+from westgarden.views import rate_limited_page
 
 logger = logging.getLogger(__name__)
 
@@ -113,15 +114,7 @@ def _usage(request: HttpRequest, group: str, rate: str, *, increment: bool) -> d
 
 def _too_many_requests(request: HttpRequest, group: str, usage: dict) -> HttpResponse:
     logger.info("public rate limit reached group=%s", group)
-    wait_seconds = max(int(usage["time_left"]), 1)
-    response = render(
-        request,
-        "public/rate_limited.html",
-        {"wait_minutes": (wait_seconds + 59) // 60},
-        status=429,
-    )
-    response["Retry-After"] = str(wait_seconds)
-    return _unlogged(response)
+    return _unlogged(rate_limited_page(request, max(int(usage["time_left"]), 1)))
 
 
 def _count_write(request: HttpRequest) -> HttpResponse | None:

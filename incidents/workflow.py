@@ -801,9 +801,11 @@ def incident_reopen(*, incident_id: int, note: str = "") -> Incident:
             raise TransitionError(
                 {"state": _("Only a ticket rated dissatisfied can be reopened.")}
             )
-        if incident.assignee_id is None:
+        # A handler who has left since goes to staff like a ticket without one.
+        if incident.assignee is None or not incident.assignee.is_active:
             incident.state = State.SUBMITTED
             incident.needs_triage = True
+            incident.assignee = None
         else:
             now = timezone.now()
             incident.state = State.DISPATCHED

@@ -1,9 +1,19 @@
 """Required-field errors that name their field."""
 
+import pytest
 from django import forms
+from django.core.cache import cache
 from django.utils import translation
 
 from westgarden.forms import NamedRequiredMixin
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """Start and end with no login counts in the cache."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 class NoteForm(NamedRequiredMixin, forms.Form):
@@ -49,3 +59,32 @@ def test_admin_login_names_missing_username(client, db):
 
     assert response.status_code == 200
     assert response.context["form"].errors["username"] == ["Username is required."]
+
+
+def test_member_login_limited_per_username(client, db, settings):
+    settings.WESTGARDEN_LOGIN_RATE = "3/10m"
+    for number in range(3):
+        response = client.post(
+            "/m/login/",
+            {"username": "wang", "password": f"guess-{number}"},
+            REMOTE_ADDR=f"10.0.0.{number + 1}",
+        )
+        assert response.status_code == 200
+
+    # A fourth address, the same username.
+    response = client.post(
+        "/m/login/", {"username": "wang", "password": "guess-3"}, REMOTE_ADDR="10.0.0.9"
+    )
+
+    assert response.status_code == 429
+    assert "Retry-After" in response
+
+
+def test_admin_login_limited_per_address(client, db, settings):
+    settings.WESTGARDEN_LOGIN_RATE = "2/10m"
+    for name in ("a", "b"):
+        client.post("/admin/login/", {"username": name, "password": "x"})
+
+    response = client.post("/admin/login/", {"username": "c", "password": "x"})
+
+    assert response.status_code == 429

@@ -74,3 +74,18 @@ def test_deploy_check_quiet_with_redis(settings):
     }
 
     assert check_shared_cache(None) == []
+
+
+def test_django_logger_redacts_codes():
+    # Django's own logging would otherwise add an unfiltered console handler
+    # while DEBUG is on. pytest adds capture handlers of its own.
+    django_logger = logging.getLogger("django")
+    consoles = [
+        handler
+        for handler in django_logger.handlers
+        if type(handler) is logging.StreamHandler
+    ]
+
+    assert len(consoles) == 1
+    assert any(isinstance(item, RedactTrackingCodes) for item in consoles[0].filters)
+    assert django_logger.propagate is False

@@ -12,5 +12,7 @@ class WestgardenConfig(AppConfig):
 
         from westgarden import checks  # noqa: F401
         from westgarden.forms import AdminLoginForm
+        from westgarden.views import rate_limited_login
 
         admin.site.login_form = AdminLoginForm
+        admin.site.login = rate_limited_login(admin.site.login)  # type: ignore[method-assign,assignment]

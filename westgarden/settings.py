@@ -217,7 +217,12 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # Django's default logging gives "django" a console handler of its own
+        # while DEBUG is on, which would print paths with tracking codes.
+        "django": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+    },
 }
 
 # Password of the demo logins that manage.py demo_data creates.
@@ -288,6 +293,9 @@ if WESTGARDEN_PUBLIC_URL and not WESTGARDEN_PUBLIC_URL.startswith(
 # writes, and tracking-code lookups, as COUNT/PERIOD.
 WESTGARDEN_REPORT_RATE = env_rate("WESTGARDEN_REPORT_RATE", "10/h")
 WESTGARDEN_TRACK_RATE = env_rate("WESTGARDEN_TRACK_RATE", "30/10m")
+# Login attempts on the member and the staff login pages, per client IP and,
+# separately, per username, so that many addresses cannot guess one password.
+WESTGARDEN_LOGIN_RATE = env_rate("WESTGARDEN_LOGIN_RATE", "10/10m")
 # Behind a reverse proxy, REMOTE_ADDR is the proxy's address: name the request
 # header that carries the client's address, e.g. HTTP_X_REAL_IP, set by nginx.
 RATELIMIT_IP_META_KEY = env_str("RATELIMIT_IP_META_KEY", "") or None

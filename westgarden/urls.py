@@ -4,19 +4,12 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from westgarden import views
-from westgarden.forms import LoginForm
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("healthz", views.healthz, name="healthz"),
-    path(
-        "m/login/",
-        auth_views.LoginView.as_view(
-            template_name="mobile/login.html", authentication_form=LoginForm
-        ),
-        name="login",
-    ),
+    path("m/login/", views.member_login, name="login"),
     path("m/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("m/", views.mobile_home, name="mobile-home"),
     path("m/", include("incidents.urls_mobile")),

@@ -12,6 +12,7 @@ from django.utils import timezone
 from PIL import Image
 
 from incidents.models import (
+    CalendarDay,
     Category,
     Channel,
     EventKind,
@@ -493,6 +494,25 @@ def test_staff_entry_by_grid_only(world: World, staff):
     incident = Incident.objects.get()
     assert incident.place is None
     assert incident.grid == world.general_b
+
+
+@pytest.mark.parametrize("field", ["place", "grid"])
+def test_staff_entry_non_numeric_choice_names_value(world: World, staff, field):
+    response = staff.post(ADD, entry_data(world, **{field: "abc"}))
+
+    assert response.status_code == 200
+    assert field in response.context["form"].errors
+    assert not Incident.objects.exists()
+
+
+def test_calendar_admin_impossible_year_is_rejected(world: World, staff):
+    # The year filter shows only when the table has a row.
+    CalendarDay.objects.create(date=datetime.date(2026, 10, 1), is_workday=False)
+
+    # Before the year was checked, this overflowed in the database (500).
+    response = staff.get("/admin/incidents/calendarday/?year=" + "9" * 20)
+
+    assert response.status_code in (200, 302)
 
 
 def test_staff_entry_anonymous_caller(world: World, staff):

@@ -157,6 +157,15 @@ def test_notifications_mark_other_users_row_ignored(world: World, notified):
     assert notified[0].read_at is None
 
 
+def test_notifications_mark_huge_id_ignored(world: World, notified):
+    response = world.wang.client().post(
+        MARK_READ, {"notification": "9" * 20, "page": "1"}
+    )
+
+    assert response.status_code == 302
+    assert inbox_for(world.wang.user).filter(read_at__isnull=True).count() == 2
+
+
 def test_notifications_mark_page_read(world: World, notified):
     world.wang.client().post(
         MARK_READ, {"notification": [notice.pk for notice in notified], "page": "1"}

@@ -74,7 +74,7 @@ def test_ticket_page_hides_name_masks_phone(world: World, assigned: Incident):
     assert "138****5678" in html
 
 
-def test_ticket_page_shows_contact_when_allowed(world: World):
+def test_ticket_page_shows_name_when_allowed(world: World):
     incident = world.ticket(
         world.place_a,
         world.wang,
@@ -85,8 +85,10 @@ def test_ticket_page_shows_contact_when_allowed(world: World):
 
     html = world.wang.client().get(url("ticket", incident)).content.decode()
 
+    # The report form promises that grid members never see the phone number.
     assert "刘先生" in html
-    assert 'href="tel:13812345678"' in html
+    assert "13812345678" not in html
+    assert "138****5678" in html
 
 
 def test_ticket_page_shows_internal_notes(world: World, assigned: Incident):
@@ -291,6 +293,22 @@ def test_resolve_before_accept_changes_nothing(world: World, assigned: Incident)
     assert assigned.state == State.DISPATCHED
     assert assigned.reply == ""
     assert history(assigned) == [EventKind.SUBMITTED, EventKind.DISPATCHED]
+
+
+def test_resolve_counts_crlf_as_one_character(world: World, assigned: Incident):
+    incident_accept(incident_id=assigned.pk, actor=world.wang.actor)
+    # 40 lines of 99 characters: 4,000 characters as the browser counts them.
+    reply = "\r\n".join(["处" * 99] * 40) + "\r\n"
+
+    response = world.wang.client().post(
+        url("resolve", assigned), {"resolve-reply": reply}
+    )
+
+    assert response.status_code == 302
+    assigned.refresh_from_db()
+    assert assigned.state == State.RESOLVED
+    assert len(assigned.reply) <= 4000
+    assert "\r" not in assigned.reply
 
 
 def test_resolve_without_reply_names_field(world: World, assigned: Incident):

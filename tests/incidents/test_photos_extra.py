@@ -50,3 +50,32 @@ def test_public_text_masks_email_addresses():
     assert "li.si" not in masked
     assert "***@example.com" in masked
     assert "138****5678" in masked
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "+8613800138000",
+        "0086 138 0013 8000",
+        "8613800138000",
+        "138.0013.8000",
+        "１３８００１３８０００",
+        "＋８６ １３８－００１３－８０００",
+    ],
+)
+def test_public_text_masks_phone_spellings(written):
+    masked = mask_mobile_numbers(f"电话 {written} 联系")
+
+    assert "0013" not in masked
+    assert "００１３" not in masked
+    assert "****" in masked
+
+
+def test_tracking_lookup_accepts_full_width_code(client, db):
+    response = client.post(
+        "/track/", {"code": "ＦＸ５ＤＭ－ＡＹＰ７Ｎ"}, HTTP_ACCEPT_LANGUAGE="en"
+    )
+
+    # Read as a well-formed code that no ticket has.
+    errors = response.context["form"].errors["code"]
+    assert errors == ["No ticket has the code FX5DM-AYP7N."]

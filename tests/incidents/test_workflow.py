@@ -35,6 +35,7 @@ from incidents.workflow import (
     incident_send_back,
     incident_triage,
 )
+from members.models import Member
 from tests.incidents.tickets import (
     ACCEPTED,
     ALL_STATES,
@@ -431,6 +432,17 @@ def test_reopen_without_assignee_goes_to_triage(office):
 
     assert reopened.state == State.SUBMITTED
     assert reopened.needs_triage is True
+
+
+def test_reopen_with_inactive_assignee_goes_to_triage(office):
+    incident = office.ticket(RATED_DISSATISFIED)
+    Member.objects.filter(pk=office.liu.pk).update(is_active=False)
+
+    reopened = incident_reopen(incident_id=incident.pk)
+
+    assert reopened.state == State.SUBMITTED
+    assert reopened.needs_triage is True
+    assert reopened.assignee is None
 
 
 def test_rating_records_grid(office):
