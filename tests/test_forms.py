@@ -88,3 +88,29 @@ def test_admin_login_limited_per_address(client, db, settings):
     response = client.post("/admin/login/", {"username": "c", "password": "x"})
 
     assert response.status_code == 429
+
+
+class ChoiceForm(NamedRequiredMixin, forms.Form):
+    colour = forms.ChoiceField(label="Colour", choices=[("red", "Red")])
+    note = forms.CharField(label="Note", max_length=5)
+
+
+def test_invalid_choice_names_field_and_value():
+    with translation.override("en"):
+        form = ChoiceForm({"colour": "blue", "note": "ok"})
+
+        assert form.errors["colour"] == ["Colour: blue is not one of the choices."]
+
+
+def test_too_long_names_field_and_lengths():
+    with translation.override("en"):
+        form = ChoiceForm({"colour": "red", "note": "abcdefg"})
+
+        assert form.errors["note"] == ["Note has 7 characters; the limit is 5."]
+
+
+def test_too_long_message_in_chinese():
+    with translation.override("zh-hans"):
+        form = ChoiceForm({"colour": "red", "note": "abcdefg"})
+
+        assert form.errors["note"] == ["“Note”有 7 个字符，上限为 5 个。"]
