@@ -206,6 +206,9 @@ class BenchSite:
             "westgarden.wsgi:application",
             "--bind",
             f"{HOST}:{self.port}",
+            # The control socket would sit in ~/.gunicorn/, shared with any
+            # other gunicorn of this user.
+            "--no-control-socket",
             "--workers",
             str(self.workers),
             "--access-logfile",

@@ -184,6 +184,7 @@ class Processes:
                 f"127.0.0.1:{port}",
                 "-w",
                 "2",
+                "--no-control-socket",
             ],
             cwd=ROOT,
             env=self.environment(**env),
