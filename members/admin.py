@@ -19,7 +19,7 @@ from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from grids.admin import (
     ActionFormMixin,
@@ -396,6 +396,28 @@ class MemberAdmin(
         except ValidationError as error:
             raise ActionRejected(error) from error
         copy_saved_fields(saved, obj)
+        if change and not saved.is_active:
+            self._warn_open_tickets(request, saved)
+
+    def _warn_open_tickets(self, request: HttpRequest, member: Member) -> None:
+        # Routing skips an inactive member, but tickets already assigned stay
+        # until staff reassign them or their accept deadline escalates them.
+        from incidents.models import OPEN_STATES, Incident
+
+        count = Incident.objects.filter(assignee=member, state__in=OPEN_STATES).count()
+        if count:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(member)s still has %(count)s open ticket; reassign it in "
+                    "Tickets.",
+                    "%(member)s still has %(count)s open tickets; reassign them in "
+                    "Tickets.",
+                    count,
+                )
+                % {"member": member.name, "count": count},
+                messages.WARNING,
+            )
 
 
 @admin.register(Organization)

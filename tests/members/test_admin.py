@@ -395,3 +395,36 @@ def test_organization_and_party_lists_queries_constant(
         with django_assert_num_queries(count):
             response = officer_client.get(url)
         assert len(response.context["cl"].result_list) == 30
+
+
+def test_member_deactivation_warns_of_open_tickets(officer_client, tree):
+    from django.contrib.messages import get_messages
+
+    from incidents.models import Category, Channel, Incident, State
+
+    member = make_member(name="谢雨怡", phone="13800000011")
+    category = Category.objects.create(code="noise", name="噪音", role="mediator")
+    for state in (State.DISPATCHED, State.ACCEPTED, State.CLOSED):
+        Incident.objects.create(
+            tracking_code=f"ABCDEFGH{len(state):02d}",
+            category=category,
+            subject="噪音",
+            description="楼上噪音",
+            channel=Channel.PUBLIC_FORM,
+            state=state,
+            assignee=member,
+        )
+    url = reverse("admin:members_member_change", args=[member.pk])
+
+    response = officer_client.post(
+        url,
+        member_form(name=member.name, phone=member.phone, is_active=None)
+        | inline_data([]),
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+
+    member.refresh_from_db()
+    texts = [str(message) for message in get_messages(response.wsgi_request)]
+    assert response.status_code == 302
+    assert member.is_active is False
+    assert "谢雨怡 still has 2 open tickets; reassign them in Tickets." in texts
