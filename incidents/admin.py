@@ -83,7 +83,7 @@ class CalendarYearFilter(admin.SimpleListFilter):
             year = int(value)
         except ValueError:
             raise IncorrectLookupParameters(f"year={value!r}") from None
-        # datetime.date holds years 1 to 9999 only.
+        # datetime.date supports years 1 to 9999 only.
         if not 1 <= year <= 9999:
             raise IncorrectLookupParameters(f"year={value!r}")
         return queryset.filter(date__year=year)

@@ -132,6 +132,12 @@ class WorkingCalendar:
     def for_dates(cls, first: datetime.date, last: datetime.date) -> "WorkingCalendar":
         return cls(range(first.year, last.year + 1))
 
+    @classmethod
+    def from_moment(cls, moment: datetime.datetime) -> "WorkingCalendar":
+        """Read the local year of ``moment`` and the next, where deadlines end."""
+        local = timezone.localtime(moment)
+        return cls([local.year, local.year + 1])
+
     def load_years(self, years: Iterable[int]) -> None:
         """Read every year from the lowest to the highest given, in one query."""
         new_years = set(years) - self._loaded_years

@@ -82,8 +82,7 @@ class _CategoryCache:
 
     def __init__(self, now: datetime.datetime) -> None:
         self._settings: dict[int, object] = {}
-        local = timezone.localtime(now)
-        self.calendar = WorkingCalendar([local.year, local.year + 1])
+        self.calendar = WorkingCalendar.from_moment(now)
 
     def get(self, category_id: int):
         if category_id not in self._settings:

@@ -88,8 +88,7 @@ class Recipients:
             return self.now
         if self._due_normal is None:
             if self._calendar is None:
-                local = timezone.localtime(self.now)
-                self._calendar = WorkingCalendar([local.year, local.year + 1])
+                self._calendar = WorkingCalendar.from_moment(self.now)
             self._due_normal = next_sending_time(
                 self.now, False, calendar=self._calendar
             )
@@ -362,10 +361,6 @@ def notify_for_events(
     # does not depend on how many rows its events produce.
     Notification.objects.bulk_create(rows, ignore_conflicts=True)
     return any(row.channel != NotificationChannel.INBOX for row in rows)
-
-
-def notify_for_event(event: IncidentEvent) -> bool:
-    return notify_for_events([event])
 
 
 def _send(notification: Notification) -> None:

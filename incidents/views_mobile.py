@@ -143,7 +143,7 @@ def _reporter(incident: Incident) -> dict[str, str | bool]:
     """
     return {
         "name": "" if incident.hide_name else incident.reporter_name,
-        "phone": mask_phone(incident.reporter_phone) if incident.reporter_phone else "",
+        "phone": mask_phone(incident.reporter_phone),
         "phone_is_masked": True,
     }
 
@@ -459,7 +459,8 @@ def notifications(request: HttpRequest) -> HttpResponse:
 @require_POST
 def notifications_read(request: HttpRequest) -> HttpResponse:
     """Mark the posted notifications read; ids of other users' rows change nothing."""
-    # A 64-bit id has at most 19 digits; longer values overflow the database.
+    # Ids here stay far below 18 digits, and 20 digits would overflow the
+    # database's 64-bit integer.
     ids = [
         int(value)
         for value in request.POST.getlist("notification")

@@ -35,7 +35,7 @@ from incidents.models import (
     RatingValue,
     State,
 )
-from incidents.notifications import notify_for_event, notify_for_events
+from incidents.notifications import notify_for_events
 from incidents.photos import PreparedPhoto
 from members.models import Member, mobile_validator
 
@@ -159,16 +159,14 @@ def _on_commit(callback: Callable[[], None]) -> None:
     transaction.on_commit(callback)
 
 
-def _notify(event: IncidentEvent) -> None:
-    """Write the event's notifications now and deliver them after commit."""
-    if notify_for_event(event):
+def _notify(event: IncidentEvent, **loaded: Any) -> None:
+    """Write the event's notifications now and deliver them after commit.
+
+    ``loaded`` passes what the caller has read already on to
+    ``notify_for_events``.
+    """
+    if notify_for_events([event], **loaded):
         _on_commit(hooks.deliver_notifications)
-
-
-def _calendar_at(moment: datetime.datetime) -> WorkingCalendar:
-    # Deadlines and night-time notices look at most into the next year.
-    local = timezone.localtime(moment)
-    return WorkingCalendar([local.year, local.year + 1])
 
 
 def _set_deadlines(
@@ -178,7 +176,7 @@ def _set_deadlines(
     calendar: WorkingCalendar | None = None,
 ) -> None:
     settings = category_settings or effective_settings(incident.category)
-    calendar = calendar or _calendar_at(start)
+    calendar = calendar or WorkingCalendar.from_moment(start)
     incident.accept_deadline = deadline_after(
         start, settings.accept_minutes, settings.time_basis, calendar=calendar
     )
@@ -402,7 +400,7 @@ def dispatch_locked(
     incident.needs_triage = False
     incident.dispatched_at = now
     category_settings = category_settings or effective_settings(incident.category)
-    calendar = _calendar_at(now)
+    calendar = WorkingCalendar.from_moment(now)
     _set_deadlines(incident, now, category_settings, calendar)
     incident.save(
         update_fields=[
@@ -430,13 +428,12 @@ def dispatch_locked(
     )
     events.append(dispatched)
     IncidentEvent.objects.bulk_create(events)
-    if notify_for_events(
-        [dispatched],
+    _notify(
+        dispatched,
         incidents={incident.pk: incident},
         category_settings={incident.category_id: category_settings},
         calendar=calendar,
-    ):
-        _on_commit(hooks.deliver_notifications)
+    )
 
 
 def incident_triage(*, incident_id: int, reason: str) -> Incident:

@@ -178,14 +178,15 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
-# Routing has a queue and a worker of its own, so that a new ticket never
-# waits behind a long sweep or a slow mail server. Everything else goes to
-# the default queue.
 # Celery's Django fixup closes every database connection around each task
 # unless told to reuse them, and a new PostgreSQL connection costs more than
-# routing a ticket. With reuse on, westgarden.celery applies Django's own
-# rules instead (CONN_MAX_AGE, health checks), as for each web request.
+# routing a ticket. With reuse on, it closes them once every 10,000 tasks, and
+# westgarden.celery applies Django's own rules around each task (CONN_MAX_AGE,
+# health checks), as for each web request.
 CELERY_DB_REUSE_MAX = 10_000
+# Routing has a queue of its own, which the Procfile's router worker serves,
+# so that a new ticket does not wait behind a long sweep or a slow mail
+# server. Everything else goes to the default queue.
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 WESTGARDEN_ROUTING_QUEUE = "routing"
 CELERY_TASK_ROUTES = {

@@ -36,7 +36,7 @@ def healthz(request: HttpRequest) -> HttpResponse:
 
 
 def rate_limited_page(request: HttpRequest, wait_seconds: int) -> HttpResponse:
-    """Return the 429 page that asks the client to wait ``wait_seconds``."""
+    """Return the 429 page, with Retry-After set to ``wait_seconds``."""
     response = render(
         request,
         "public/rate_limited.html",

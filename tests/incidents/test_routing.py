@@ -212,9 +212,7 @@ def test_decide_writes_nothing(office, django_assert_max_num_queries):
     assert after.events.count() == 1
 
 
-def test_route_query_count_does_not_grow_with_tree_or_load(
-    office, django_assert_num_queries
-):
+def test_route_query_count_constant(office, django_assert_num_queries):
     # Five more members serve in the micro grid, each with open tickets.
     for number in range(5):
         member = make_member(name=f"成员{number}")
