@@ -1,4 +1,4 @@
-"""Routing latency through a real Celery worker, against a no-op task's latency.
+"""Routing latency through a real Celery worker, against reference tasks.
 
 Both are measured one task at a time, so that the numbers are latencies and
 not the length of a queue. Import this module only after django.setup().
@@ -16,11 +16,12 @@ from django.conf import settings
 
 from bench.fill import ticket_slots
 from bench.site import BenchError, BenchSite
-from bench.tasks import noop
+from bench.tasks import assign_only, noop
 from incidents import hooks
 from incidents.actors import Actor
 from incidents.models import Channel, EventKind, Incident, IncidentEvent, State
 from incidents.workflow import incident_submit
+from members.models import Member
 from westgarden.celery import app
 
 # How long one task or one ticket may take before the measurement fails.
@@ -66,19 +67,24 @@ def _executed_at(client: redis.Redis, key: str, timeout: float) -> float | None:
     return None if item is None else float(item[1])
 
 
-def _run_noop(client: redis.Redis, timeout: float) -> float:
-    """Queue one no-op task and return seconds from queueing to execution."""
+def _run_noop(client: redis.Redis, timeout: float) -> tuple[float, float]:
+    """Queue one no-op task and return seconds to its execution and back.
+
+    The first is from queueing until the task runs; the second, the round
+    trip, lasts until this process has the task's answer.
+    """
     key = _new_key()
     queued = time.time()
     # The routing queue and its worker, the path a routing task takes.
     noop.apply_async((key,), queue=settings.BENCH_ROUTING_QUEUE)
     executed = _executed_at(client, key, timeout)
+    answered = time.time()
     if executed is None:
         raise BenchError(
             f"the no-op task did not run within {timeout:.0f} s; is the worker "
             "consuming the bench queue?"
         )
-    return executed - queued
+    return executed - queued, answered - queued
 
 
 def start_workers(site: BenchSite) -> None:
@@ -107,15 +113,21 @@ def start_workers(site: BenchSite) -> None:
                 )
 
 
-def measure_noop(count: int, *, warmup: int) -> Latencies:
-    """Return the queue-to-execution latency of ``count`` no-op tasks in turn."""
+def measure_noop(count: int, *, warmup: int) -> tuple[Latencies, Latencies]:
+    """Return the round trip and the queue-to-execution latency of no-op tasks.
+
+    ``count`` tasks run one after the other.
+    """
     client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
     for _ in range(warmup):
         _run_noop(client, TASK_TIMEOUT)
-    result = Latencies("no-op task, queued to run")
+    round_trip = Latencies("no-op task, round trip")
+    to_run = Latencies("no-op task, queued to run")
     for _ in range(count):
-        result.seconds.append(_run_noop(client, TASK_TIMEOUT))
-    return result
+        executed, answered = _run_noop(client, TASK_TIMEOUT)
+        to_run.seconds.append(executed)
+        round_trip.seconds.append(answered)
+    return round_trip, to_run
 
 
 def _submit(rng: random.Random, places: list[int], categories: list[int]) -> int:
@@ -212,3 +224,46 @@ def measure_routing(
         from_commit.seconds.append(done.timestamp() - committed[incident_id])
         from_insert.seconds.append((done - created).total_seconds())
     return from_commit, from_insert
+
+
+def measure_assign_only(count: int, *, warmup: int, seed: int) -> Latencies:
+    """Return the latency of bench.tasks.assign_only, from the ticket's commit.
+
+    Tickets are submitted as for routing, but their commit hook queues
+    assign_only on the routing queue in place of the routing task. The
+    tickets end up dispatched without deadlines or history, so run this
+    after the routing measurement.
+    """
+    rng = random.Random(seed)
+    slots = ticket_slots(seed)
+    places = [slot.place_id for slot in slots]
+    categories = sorted({slot.category_id for slot in slots})
+    member_id = Member.objects.filter(is_active=True).values_list("pk", flat=True)[0]
+    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    result = Latencies("reference: lock and assign only")
+    committed: dict[int, tuple[float, str]] = {}
+
+    def queue_assign_only(incident_id: int) -> None:
+        key = _new_key()
+        committed[incident_id] = (time.time(), key)
+        assign_only.apply_async(
+            (incident_id, member_id, key), queue=settings.BENCH_ROUTING_QUEUE
+        )
+
+    queue_routing = hooks.incident_submitted
+    hooks.incident_submitted = queue_assign_only
+    try:
+        for number in range(warmup + count):
+            incident_id = _submit(rng, places, categories)
+            started, key = committed[incident_id]
+            assigned = _executed_at(client, key, TASK_TIMEOUT)
+            if assigned is None:
+                raise BenchError(
+                    f"assign_only did not run within {TASK_TIMEOUT:.0f} s for "
+                    f"ticket {incident_id}."
+                )
+            if number >= warmup:
+                result.seconds.append(assigned - started)
+    finally:
+        hooks.incident_submitted = queue_routing
+    return result

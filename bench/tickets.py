@@ -7,6 +7,7 @@ import itertools
 import random
 import re
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from bench.client import Client, Measurement, Response, measure
@@ -156,12 +157,8 @@ def measure_report_post(
     )
 
 
-def tracking_paths(count: int, *, seed: int) -> list[str]:
-    """Return ``count`` tracking page paths of tickets drawn at random.
-
-    The codes are in the printed form ABCDE-FGH23, the form that the page
-    redirects every other spelling to.
-    """
+def _random_codes(count: int, *, seed: int) -> list[str]:
+    """Return the stored tracking codes of ``count`` tickets drawn at random."""
     ids = list(Incident.objects.values_list("pk", flat=True))
     if not ids:
         raise BenchError("the database has no tickets to track.")
@@ -170,25 +167,97 @@ def tracking_paths(count: int, *, seed: int) -> list[str]:
     codes = dict(
         Incident.objects.filter(pk__in=set(chosen)).values_list("pk", "tracking_code")
     )
-    return [f"/track/{format_tracking_code(codes[pk])}/" for pk in chosen]
+    return [codes[pk] for pk in chosen]
+
+
+def tracking_paths(count: int, *, seed: int) -> list[str]:
+    """Return ``count`` tracking page paths of tickets drawn at random.
+
+    The codes are in the printed form ABCDE-FGH23, the form that the page
+    redirects every other spelling to.
+    """
+    codes = _random_codes(count, seed=seed)
+    return [f"/track/{format_tracking_code(code)}/" for code in codes]
 
 
 def measure_tracking(client: Client, shape: LoadShape, *, seed: int) -> Measurement:
     """Measure GET /track/<code>/ of random existing tickets; count only 200."""
     paths = tracking_paths(shape.requests + shape.warmup, seed=seed)
-    # next() on itertools.count is atomic in CPython, so threads may share it.
-    numbers = itertools.count()
+    return _measure_shape(
+        client,
+        shape,
+        "tracking page GET",
+        "/track/<code>/",
+        _each_code(paths, lambda own, path: own.get(path)),
+    )
 
-    def send(own: Client) -> Response:
-        return own.get(paths[next(numbers) % len(paths)])
 
+def _measure_shape(
+    client: Client,
+    shape: LoadShape,
+    name: str,
+    path: str,
+    send: Callable[[Client], Response],
+) -> Measurement:
     return measure(
         client,
-        name="tracking page GET",
-        path="/track/<code>/",
+        name=name,
+        path=path,
         requests=shape.requests,
         warmup=shape.warmup,
         concurrency=shape.concurrency,
         time_limit=shape.time_limit,
         send=send,
     )
+
+
+def _each_code(
+    codes: list[str], request: Callable[[Client, str], Response]
+) -> Callable[[Client], Response]:
+    """Return a sender that calls ``request`` with the next code of ``codes``."""
+    # next() on itertools.count is atomic in CPython, so threads may share it.
+    numbers = itertools.count()
+
+    def send(own: Client) -> Response:
+        return request(own, codes[next(numbers) % len(codes)])
+
+    return send
+
+
+def measure_references(
+    client: Client, shape: LoadShape, *, seed: int
+) -> list[Measurement]:
+    """Measure the reference views of bench.urls on random existing tickets.
+
+    They read or write one ticket row and do nothing else, so their ratios
+    bound what the tracking page and the report form can reach here.
+    """
+    codes = _random_codes(shape.requests + shape.warmup, seed=seed)
+    return [
+        _measure_shape(
+            client,
+            shape,
+            "reference: read one row, plain text",
+            "/bench/one-row/<code>/",
+            _each_code(codes, lambda own, code: own.get(f"/bench/one-row/{code}/")),
+        ),
+        _measure_shape(
+            client,
+            shape,
+            "reference: read one row, page layout",
+            "/bench/one-row-page/<code>/",
+            _each_code(
+                codes, lambda own, code: own.get(f"/bench/one-row-page/{code}/")
+            ),
+        ),
+        _measure_shape(
+            client,
+            shape,
+            "reference: update one row, POST",
+            "/bench/one-row-write/",
+            _each_code(
+                codes,
+                lambda own, code: own.post("/bench/one-row-write/", {"code": code}),
+            ),
+        ),
+    ]
