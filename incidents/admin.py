@@ -863,6 +863,7 @@ class NotificationAdmin(NamedRequiredAdminMixin, admin.ModelAdmin):
         "event",
         "recipient_user",
         "masked_address",
+        "for_assignee",
         "subject",
         "body",
         "is_urgent",

@@ -294,6 +294,7 @@ class EventKind(models.TextChoices):
     CLOSED = "closed", _("closed")
     REJECTED = "rejected", _("rejected")
     SENT_BACK = "sent_back", _("sent back")
+    RELEASED = "released", _("returned for routing")
     DUPLICATE = "duplicate", _("marked as duplicate")
     REOPENED = "reopened", _("reopened")
     REASSIGNED = "reassigned", _("reassigned")
@@ -531,6 +532,18 @@ class Notification(models.Model):
         max_length=254,
         blank=True,
         help_text=_("E-mail address or phone number for e-mail and SMS; private."),
+    )
+    for_assignee = models.ForeignKey(
+        Member,
+        verbose_name=_("for the assignee"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_(
+            "Set on an e-mail or SMS to the ticket's assignee; it is withdrawn "
+            "unsent if the ticket has another assignee when it is due."
+        ),
     )
     subject = models.CharField(_("subject"), max_length=200)
     body = models.TextField(_("body"))

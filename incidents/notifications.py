@@ -153,7 +153,14 @@ def member_messages(
     text: tuple[str, str],
     is_urgent: bool,
     context: Recipients,
+    *,
+    as_assignee: bool = False,
 ) -> list[Notification]:
+    """Return the member's inbox, e-mail and SMS rows for one message.
+
+    With ``as_assignee``, the e-mail and SMS are withdrawn if the ticket has
+    another assignee by the time they are due.
+    """
     subject, body = text
     rows = []
     now = context.now
@@ -183,6 +190,7 @@ def member_messages(
                     recipient_user=user,
                     address=user.email,
                     due_at=context.due(is_urgent),
+                    for_assignee=member if as_assignee else None,
                     **common,
                 )
             )
@@ -195,6 +203,7 @@ def member_messages(
                 channel=NotificationChannel.SMS,
                 address=member.phone,
                 due_at=context.due(is_urgent),
+                for_assignee=member if as_assignee else None,
                 **common,
             )
         )
@@ -301,7 +310,7 @@ def _messages_for(
     rows: list[Notification] = []
     if event.kind in ASSIGNEE_EVENTS and incident.assignee is not None:
         rows += member_messages(
-            key, incident.assignee, incident, text, is_urgent, context
+            key, incident.assignee, incident, text, is_urgent, context, as_assignee=True
         )
     previous = context.previous_assignee(incident)
     if event.kind == EventKind.ESCALATED and previous is not None:
@@ -375,6 +384,28 @@ def _send(notification: Notification) -> None:
         get_sms_backend().send(notification.address, f"{notification.subject}")
 
 
+def withdraw_reassigned(now: datetime.datetime) -> int:
+    """Delete due, unsent messages to a ticket's former assignee; return how many.
+
+    A notice that waited for working hours, or a reminder, would otherwise
+    reach a member who no longer holds the ticket. The in-app inbox row
+    stays, as a record of what the member was told at the time.
+    """
+    withdrawn = (
+        Notification.objects.filter(
+            ~Q(channel=NotificationChannel.INBOX),
+            sent_at__isnull=True,
+            due_at__lte=now,
+            for_assignee__isnull=False,
+        )
+        .exclude(for_assignee=F("incident__assignee"))
+        .delete()[0]
+    )
+    if withdrawn:
+        logger.info("notifications withdrawn count=%s reason=reassigned", withdrawn)
+    return withdrawn
+
+
 def deliver_due(now: datetime.datetime | None = None) -> int:
     """Send the e-mail and SMS notifications that are due; return how many went out.
 
@@ -383,6 +414,7 @@ def deliver_due(now: datetime.datetime | None = None) -> int:
     claim and send loses that message rather than sending it twice.
     """
     now = now or timezone.now()
+    withdraw_reassigned(now)
     pending = list(
         Notification.objects.filter(
             ~Q(channel=NotificationChannel.INBOX),

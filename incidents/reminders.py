@@ -88,6 +88,7 @@ def _remind(now, offset: int, which: str, field: str, states) -> int:
             _text(incident, which, deadline),
             context.is_urgent(incident),
             context,
+            as_assignee=True,
         )
     existing = set(
         Notification.objects.filter(key__in=[row.key for row in rows]).values_list(
