@@ -1,7 +1,8 @@
 """The periodic sweep: escalation, supervision and late routing.
 
-The sweep reads only overdue rows through partial indexes, so its cost grows
-with the number of overdue tickets, not with the number of open ones. It
+The sweep reads only overdue rows through partial indexes, and the tickets
+of inactive members from the member's side, so its cost grows with the
+number of overdue tickets, not with the number of open ones. It
 works in batches. Each batch is one transaction that locks its rows, and
 PostgreSQL skips rows that another sweep holds. The batch is decided with a
 handful of queries and written with one UPDATE, one INSERT of events and one
@@ -22,6 +23,7 @@ from django.utils.translation import gettext as _
 
 from grids.models import Grid
 from incidents import hooks
+from incidents.actors import Actor
 from incidents.calendar import WorkingCalendar, deadline_after
 from incidents.categories import effective_settings
 from incidents.models import (
@@ -47,6 +49,7 @@ RETRY_AFTER = datetime.timedelta(minutes=30)
 class SweepReport:
     escalated: dict[int, int] = field(default_factory=dict)  # level -> count
     supervised: int = 0
+    released: int = 0
     routed: int = 0
     reminded: int = 0
     failed: list[int] = field(default_factory=list)
@@ -372,6 +375,47 @@ def supervise_overdue(
             return
 
 
+def release_from_inactive(
+    now: datetime.datetime,
+    report: SweepReport,
+    *,
+    only: Collection[int] | None = None,
+) -> None:
+    """Send the open tickets of members who are no longer active back to routing.
+
+    Staff deactivate a member who leaves; routing then finds someone else.
+    The query starts from the few inactive members, so it stays cheap
+    however many tickets are open.
+    """
+    from incidents.workflow import TransitionError, incident_release
+
+    held = Incident.objects.filter(
+        state__in=[State.DISPATCHED, State.ACCEPTED], assignee__is_active=False
+    )
+    rows = list(
+        _scoped(held, only)
+        .order_by("pk")
+        .values_list("pk", "assignee_id", "assignee__name")[:BATCH_SIZE]
+    )
+    for incident_id, assignee_id, name in rows:
+        reason = _("%(member)s is no longer active; the ticket goes back to routing.")
+        try:
+            incident_release(
+                incident_id=incident_id,
+                assignee_id=assignee_id,
+                actor=Actor.system(),
+                reason=reason % {"member": name},
+            )
+        except TransitionError:
+            # Staff reassigned or closed it since the query above.
+            continue
+        except DatabaseError:
+            logger.exception("returning for routing failed id=%s", incident_id)
+            report.failed.append(incident_id)
+            continue
+        report.released += 1
+
+
 def route_late(
     now: datetime.datetime,
     report: SweepReport,
@@ -417,7 +461,9 @@ def _triage_after_failure(incident_id: int, error: Exception) -> None:
 def sweep(
     now: datetime.datetime | None = None, *, only: Collection[int] | None = None
 ) -> SweepReport:
-    """Run one sweep: late routing, escalation, supervision, then reminders.
+    """Run one sweep: release, late routing, escalation, supervision, reminders.
+
+    Release sends the open tickets of inactive members back to routing.
 
     With ``only``, the sweep touches just those ticket ids and sends no
     reminders: replays run it on a simulated clock and must leave every other
@@ -427,17 +473,27 @@ def sweep(
 
     now = now or timezone.now()
     report = SweepReport()
+    # Released tickets wait like new ones, so late routing takes them
+    # up in the same sweep.
+    release_from_inactive(now, report, only=only)
     route_late(now, report, only=only)
     escalate_overdue(now, report, only=only)
     supervise_overdue(now, report, only=only)
     if only is None:
         with transaction.atomic(durable=True):
             report.reminded = remind_upcoming(now)
-    if report.escalated or report.supervised or report.routed or report.failed:
+    if (
+        report.escalated
+        or report.supervised
+        or report.released
+        or report.routed
+        or report.failed
+    ):
         logger.info(
-            "sweep escalated=%s supervised=%s routed=%s failed=%s",
+            "sweep escalated=%s supervised=%s released=%s routed=%s failed=%s",
             report.escalated,
             report.supervised,
+            report.released,
             report.routed,
             len(report.failed),
         )

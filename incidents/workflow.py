@@ -606,6 +606,25 @@ def incident_reject(*, incident_id: int, actor: Actor, reason: str) -> Incident:
     return incident
 
 
+def _unassign(
+    incident: Incident, kind: str, actor: Actor, reason: str, *, needs_triage: bool
+) -> None:
+    """Put a locked ticket back to submitted, without assignee or deadlines.
+
+    The reason becomes an internal event of ``kind``. With ``needs_triage``
+    the ticket waits for staff, else for routing.
+    """
+    from_state = incident.state
+    incident.state = State.SUBMITTED
+    incident.needs_triage = needs_triage
+    incident.assignee = None
+    incident.accept_deadline = None
+    incident.resolve_deadline = None
+    incident.accepted_at = None
+    incident.save()
+    _record(incident, kind, actor, from_state=from_state, note=reason, is_public=False)
+
+
 def incident_send_back(*, incident_id: int, actor: Actor, reason: str) -> Incident:
     """Return a ticket that the assignee's grid does not own to staff for routing."""
     reason = _require_text(reason, "reason", _("Reason"))
@@ -614,24 +633,39 @@ def incident_send_back(*, incident_id: int, actor: Actor, reason: str) -> Incide
         incident = _lock(incident_id)
         _check_state(incident, _("send back"), [State.DISPATCHED, State.ACCEPTED])
         _require_handler(incident, actor, _("send back"))
-        from_state = incident.state
-        incident.state = State.SUBMITTED
-        incident.needs_triage = True
-        incident.assignee = None
-        incident.accept_deadline = None
-        incident.resolve_deadline = None
-        incident.accepted_at = None
-        incident.save()
-        _record(
-            incident,
-            EventKind.SENT_BACK,
-            actor,
-            from_state=from_state,
-            note=reason,
-            is_public=False,
-        )
+        _unassign(incident, EventKind.SENT_BACK, actor, reason, needs_triage=True)
 
     logger.info("incident sent back id=%s", incident.pk)
+    return incident
+
+
+def incident_release(
+    *, incident_id: int, assignee_id: int, actor: Actor, reason: str
+) -> Incident:
+    """Take an open ticket from ``assignee_id``, who can no longer handle it.
+
+    The ticket goes back to routing as a new one would; the reason is an
+    internal note. Raise TransitionError, changing nothing, if the ticket is
+    not dispatched or accepted, or has another assignee by now.
+    """
+    with transaction.atomic(durable=True):
+        incident = _lock(incident_id)
+        _check_state(
+            incident, _("return for routing"), [State.DISPATCHED, State.ACCEPTED]
+        )
+        if incident.assignee_id != assignee_id:
+            raise TransitionError(
+                {
+                    "assignee": _(
+                        "Ticket %(code)s has another assignee by now; nothing changed."
+                    )
+                    % {"code": incident.display_code}
+                }
+            )
+        _unassign(incident, EventKind.RELEASED, actor, reason, needs_triage=False)
+        _on_commit(lambda: hooks.incident_submitted(incident.pk))
+
+    logger.info("incident returned for routing id=%s", incident.pk)
     return incident
 
 

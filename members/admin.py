@@ -400,8 +400,8 @@ class MemberAdmin(
             self._warn_open_tickets(request, saved)
 
     def _warn_open_tickets(self, request: HttpRequest, member: Member) -> None:
-        # Routing skips an inactive member, but tickets already assigned stay
-        # until staff reassign them or their accept deadline escalates them.
+        # The escalation sweep sends these tickets back to routing; staff may
+        # want to reassign some of them by hand before it runs.
         from incidents.models import OPEN_STATES, Incident
 
         count = Incident.objects.filter(assignee=member, state__in=OPEN_STATES).count()
@@ -409,10 +409,10 @@ class MemberAdmin(
             self.message_user(
                 request,
                 ngettext(
-                    "%(member)s still has %(count)s open ticket; reassign it in "
-                    "Tickets.",
-                    "%(member)s still has %(count)s open tickets; reassign them in "
-                    "Tickets.",
+                    "%(member)s still holds %(count)s open ticket; the next sweep, "
+                    "within a minute, sends it back to routing.",
+                    "%(member)s still holds %(count)s open tickets; the next sweep, "
+                    "within a minute, sends them back to routing.",
                     count,
                 )
                 % {"member": member.name, "count": count},

@@ -427,4 +427,7 @@ def test_member_deactivation_warns_of_open_tickets(officer_client, tree):
     texts = [str(message) for message in get_messages(response.wsgi_request)]
     assert response.status_code == 302
     assert member.is_active is False
-    assert "谢雨怡 still has 2 open tickets; reassign them in Tickets." in texts
+    assert (
+        "谢雨怡 still holds 2 open tickets; the next sweep, within a minute, sends "
+        "them back to routing." in texts
+    )
