@@ -238,16 +238,16 @@ def _reporter_text(incident: Incident) -> tuple[str, str]:
     """Return the subject and body that tell the reporter of an answer or duplicate."""
     code = incident.display_code
     with override(settings.LANGUAGE_CODE):
-        if incident.duplicate_of_id is not None and incident.duplicate_of is not None:
-            original = incident.duplicate_of.display_code
-            subject = _("Your report %(code)s is handled as %(original)s") % {
-                "code": code,
-                "original": original,
+        if incident.duplicate_of_id is not None:
+            # Not the original's code: a code lets its holder act on a ticket.
+            subject = _("Your report %(code)s is handled with another report") % {
+                "code": code
             }
             body = _(
-                "Your report %(code)s describes the same problem as report "
-                "%(original)s. Follow %(original)s on the portal with that code."
-            ) % {"code": code, "original": original}
+                "Your report %(code)s describes the same problem as another report, "
+                "and both are handled in one ticket. Follow its progress on the "
+                "portal with your own tracking code %(code)s."
+            ) % {"code": code}
             return subject, body
         subject = _("Your report %(code)s has been answered") % {"code": code}
         body = _(
@@ -352,7 +352,7 @@ def notify_for_events(
         return False
     if incidents is None:
         incidents = Incident.objects.select_related(
-            "category", "assignee__user", "grid", "duplicate_of"
+            "category", "assignee__user", "grid"
         ).in_bulk({event.incident_id for event in events})
     context = Recipients(
         incidents,

@@ -18,6 +18,7 @@ from incidents.models import (
     TRACKING_ALPHABET,
     TRACKING_LENGTH,
     Category,
+    EventKind,
     Incident,
     IncidentEvent,
     Photo,
@@ -148,7 +149,8 @@ TRACKING_COLUMNS = (
     "reject_reason",
     "created_at",
     "resolution_round",
-    "duplicate_of__tracking_code",
+    "duplicate_of__state",
+    "duplicate_of__reply",
     "category__name",
     "place__name",
     "grid__name",
@@ -243,11 +245,37 @@ def public_timeline(incident: Incident) -> PublicTimeline:
         elif photo.event_id in by_event:
             by_event[photo.event_id].append(photo)
 
+    # A duplicate's note named the original's code, which lets anyone act on
+    # the original's page; the page shows the original's progress instead.
     public_events = [
-        PublicEvent(event, mask_mobile_numbers(event.note), by_event[event.pk])
+        PublicEvent(
+            event,
+            ""
+            if event.kind == EventKind.DUPLICATE
+            else mask_mobile_numbers(event.note),
+            by_event[event.pk],
+        )
         for event in events
     ]
     return PublicTimeline(events=public_events, loose_photos=loose)
+
+
+def original_events(incident: Incident) -> list[IncidentEvent]:
+    """Return the kinds and times of the public events of a duplicate's original.
+
+    The duplicate's reporter follows the original through their own code, so
+    the original's code, description, notes and photos, which belong to its
+    own reporter, are never read here.
+    """
+    if incident.duplicate_of_id is None:
+        return []
+    return list(
+        IncidentEvent.objects.filter(
+            incident_id=incident.duplicate_of_id, is_public=True
+        )
+        .only("kind", "actor_kind", "created_at")
+        .order_by("created_at", "pk")
+    )
 
 
 def public_photo(raw_code: str, photo_id: int) -> Photo | None:

@@ -59,6 +59,7 @@ from incidents.qr import qr_png, report_url
 from incidents.queries import (
     incident_for_tracking,
     mask_mobile_numbers,
+    original_events,
     place_by_code,
     public_photo,
     public_timeline,
@@ -383,8 +384,28 @@ def _ticket_page(
         "can_rate": state == State.RESOLVED and round_rating is None,
         "can_reopen": state == State.RESOLVED
         and round_rating == RatingValue.DISSATISFIED,
+        "original": _original_progress(incident) if state == State.DUPLICATE else None,
     }
     return render(request, "public/ticket.html", context)
+
+
+def _original_progress(incident: Incident) -> dict[str, Any] | None:
+    """Return what a duplicate's page shows of its original: progress and answer.
+
+    The original's code stays hidden: whoever holds a code may add to that
+    ticket, rate it and reopen it, which only its own reporter should do.
+    """
+    original = incident.duplicate_of
+    if original is None:
+        return None
+    answered = original.state in (State.RESOLVED, State.CLOSED)
+    return {
+        "state": original.state,
+        "state_label": original.get_state_display(),
+        "steps": _steps(original.state),
+        "reply": mask_mobile_numbers(original.reply) if answered else "",
+        "events": original_events(incident),
+    }
 
 
 def _steps(state: str) -> list[dict[str, Any]]:

@@ -717,13 +717,11 @@ def incident_mark_duplicate(
         incident.duplicate_of = original
         incident.closed_at = timezone.now()
         incident.save()
-        event = _record(
-            incident,
-            EventKind.DUPLICATE,
-            actor,
-            from_state=from_state,
-            note=_("Follow ticket %(code)s.") % {"code": original.display_code},
-        )
+        # Earlier duplicates of this ticket follow the original too, so that
+        # no page points at a ticket that is itself a duplicate.
+        Incident.objects.filter(duplicate_of=incident).update(duplicate_of=original)
+        # No note: the event is public, and the original's code stays private.
+        event = _record(incident, EventKind.DUPLICATE, actor, from_state=from_state)
         _notify(event)
 
     logger.info("incident duplicate id=%s original=%s", incident.pk, original_id)

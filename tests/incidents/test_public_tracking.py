@@ -443,7 +443,40 @@ def test_ticket_actions_share_write_limit(client, ticket):
 # Duplicates
 
 
-def test_duplicate_page_links_original(client, noise, place, wang_fang):
+def test_duplicate_page_shows_original_progress_not_its_code(
+    client, noise, place, wang_fang
+):
+    original = submit(noise, place, description="楼上装修，联系人王先生")
+    duplicate = submit(noise, place, description="3栋楼上夜间装修很吵")
+    incident_mark_duplicate(
+        incident_id=duplicate.pk,
+        original_id=original.pk,
+        actor=Actor("member", member=wang_fang),
+    )
+    incident_accept(incident_id=original.pk, actor=Actor("member", member=wang_fang))
+    incident_resolve(
+        incident_id=original.pk,
+        actor=Actor("member", member=wang_fang),
+        reply="已要求施工队晚上十点后停工",
+    )
+
+    body = client.get(page_url(duplicate)).content.decode()
+
+    assert 'id="duplicate-notice"' in body
+    assert 'id="original-progress"' in body
+    assert "已要求施工队晚上十点后停工" in body
+    assert 'data-kind="resolved"' in body
+    # Nothing that would let this reporter act on the original, or read
+    # what its reporter wrote.
+    for hidden in (original.tracking_code, original.display_code, "王先生"):
+        assert hidden not in body
+    for action in ("action-info", "action-rating", "action-reopen"):
+        assert f'id="{action}"' not in body
+
+
+def test_duplicate_page_hides_original_code_in_old_event_note(
+    client, noise, place, wang_fang
+):
     original = submit(noise, place)
     duplicate = submit(noise, place, description="3栋楼上夜间装修很吵")
     incident_mark_duplicate(
@@ -451,12 +484,30 @@ def test_duplicate_page_links_original(client, noise, place, wang_fang):
         original_id=original.pk,
         actor=Actor("member", member=wang_fang),
     )
+    # Duplicate events once carried the original's code in their note.
+    IncidentEvent.objects.filter(incident=duplicate, kind=EventKind.DUPLICATE).update(
+        note=f"请跟进事件 {original.display_code}。"
+    )
 
     body = client.get(page_url(duplicate)).content.decode()
 
-    assert 'id="duplicate-notice"' in body
-    assert f'href="{page_url(original)}"' in body
-    assert 'id="action-info"' not in body
+    assert 'data-kind="duplicate"' in body
+    assert original.display_code not in body
+
+
+def test_duplicate_of_a_duplicate_follows_the_last_original(
+    client, noise, place, wang_fang
+):
+    actor = Actor("member", member=wang_fang)
+    first = submit(noise, place, description="3栋楼上夜间装修很吵")
+    second = submit(noise, place, description="楼上每晚装修")
+    final = submit(noise, place, description="3栋装修噪音")
+    incident_mark_duplicate(incident_id=first.pk, original_id=second.pk, actor=actor)
+
+    incident_mark_duplicate(incident_id=second.pk, original_id=final.pk, actor=actor)
+
+    first.refresh_from_db()
+    assert first.duplicate_of_id == final.pk
 
 
 # Photos

@@ -470,7 +470,10 @@ def test_mark_duplicate_links_original(office):
     assert marked.closed_at is not None
     event = marked.events.order_by("-pk").first()
     assert event.kind == EventKind.DUPLICATE
-    assert original.display_code in event.note
+    # The event is public, and the original's code must stay private.
+    assert event.is_public
+    assert original.tracking_code not in event.note
+    assert original.display_code not in event.note
 
 
 def test_mark_duplicate_of_itself_rejected(office):
