@@ -148,6 +148,7 @@ TRACKING_COLUMNS = (
     "reply",
     "reject_reason",
     "created_at",
+    "dispatched_at",
     "resolution_round",
     "duplicate_of__state",
     "duplicate_of__reply",

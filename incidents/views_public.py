@@ -385,6 +385,10 @@ def _ticket_page(
         "can_reopen": state == State.RESOLVED
         and round_rating == RatingValue.DISSATISFIED,
         "original": _original_progress(incident) if state == State.DUPLICATE else None,
+        # Sent back, escalated past the total grid or taken from an inactive
+        # member: the state reads "submitted" again, and the history shows no
+        # public reason, so the page says what is going on.
+        "passed_on": state == State.SUBMITTED and incident.dispatched_at is not None,
     }
     return render(request, "public/ticket.html", context)
 

@@ -33,6 +33,7 @@ from incidents.workflow import (
     incident_comment,
     incident_mark_duplicate,
     incident_resolve,
+    incident_send_back,
     incident_submit,
 )
 from tests.factories import make_assignment, make_member, make_place
@@ -508,6 +509,22 @@ def test_duplicate_of_a_duplicate_follows_the_last_original(
 
     first.refresh_from_db()
     assert first.duplicate_of_id == final.pk
+
+
+def test_sent_back_ticket_page_says_it_is_passed_on(client, ticket, wang_fang):
+    fresh = client.get(page_url(ticket)).content.decode()
+    incident_send_back(
+        incident_id=ticket.pk,
+        actor=Actor("member", member=wang_fang),
+        reason="不属于本网格",
+    )
+
+    body = client.get(page_url(ticket)).content.decode()
+
+    assert 'id="passed-on-notice"' not in fresh
+    assert 'id="passed-on-notice"' in body
+    # The reason is internal.
+    assert "不属于本网格" not in body
 
 
 # Photos
