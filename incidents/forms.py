@@ -14,7 +14,11 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from grids.models import Place
-from incidents.forms_mobile import MultiplePhotoField, PlainTextField
+from incidents.forms_mobile import (
+    MultiplePhotoField,
+    PlainTextField,
+    SingleLineTextField,
+)
 from incidents.models import (
     DESCRIPTION_MAX_LENGTH,
     Category,
@@ -24,8 +28,7 @@ from incidents.models import (
 )
 from incidents.photos import PreparedPhoto, prepare_photos
 from incidents.queries import is_tracking_code, places_for_text, public_categories
-from members.models import mobile_validator
-from westgarden.forms import NamedRequiredMixin
+from westgarden.forms import MobileNumberField, NamedRequiredMixin
 
 IDEMPOTENCY_KEY_PATTERN = re.compile(r"[A-Za-z0-9_-]{20,64}")
 INFO_MAX_LENGTH = 4000
@@ -124,7 +127,7 @@ class PublicReportForm(NamedRequiredMixin, forms.Form):
         ),
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
-    subject = forms.CharField(
+    subject = SingleLineTextField(
         label=_("Subject"),
         required=False,
         max_length=120,
@@ -150,7 +153,7 @@ class PublicReportForm(NamedRequiredMixin, forms.Form):
         ),
     )
     photos = MultiplePhotoField(label=_("Photos"))
-    reporter_name = forms.CharField(
+    reporter_name = SingleLineTextField(
         label=_("Your name"),
         required=False,
         max_length=50,
@@ -158,10 +161,9 @@ class PublicReportForm(NamedRequiredMixin, forms.Form):
             _("The name has %(show_value)s characters; the limit is %(limit_value)s.")
         ),
     )
-    reporter_phone = forms.CharField(
+    reporter_phone = MobileNumberField(
         label=_("Mobile number"),
         required=False,
-        max_length=20,
         widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),
         help_text=_("Optional; staff may call you back. Grid members never see it."),
     )
@@ -169,7 +171,6 @@ class PublicReportForm(NamedRequiredMixin, forms.Form):
         label=_("E-mail"),
         required=False,
         help_text=_("Optional; we write to you when your report is answered."),
-        error_messages={"invalid": _("%(value)s is not a valid e-mail address.")},
     )
     hide_name = forms.BooleanField(
         label=_("Hide my name from grid members"),
@@ -211,20 +212,6 @@ class PublicReportForm(NamedRequiredMixin, forms.Form):
             )
         self.chosen_place = places[0]
         return text
-
-    def clean_reporter_phone(self) -> str:
-        raw = self.cleaned_data["reporter_phone"]
-        phone = re.sub(r"[\s-]", "", raw).removeprefix("+86")
-        if not phone:
-            return ""
-        try:
-            mobile_validator(phone)
-        except ValidationError:
-            raise ValidationError(
-                _("%(value)s is not an 11-digit mainland mobile number.")
-                % {"value": raw}
-            ) from None
-        return phone
 
     def clean_photos(self) -> list[Any]:
         uploads = self.cleaned_data["photos"]

@@ -22,6 +22,7 @@ from incidents.forms_mobile import (
     CategoryChoiceField,
     MultiplePhotoField,
     PlainTextField,
+    SingleLineTextField,
     active_categories,
 )
 from incidents.models import (
@@ -42,7 +43,7 @@ from incidents.workflow import (
     incident_submit,
 )
 from members.models import Assignment
-from westgarden.forms import NamedRequiredMixin
+from westgarden.forms import MobileNumberField, NamedRequiredMixin
 
 
 class OperationForm(NamedRequiredMixin, forms.Form):
@@ -172,7 +173,9 @@ class NumericAutocompleteSelect(AutocompleteSelect):
     """
 
     def optgroups(self, name: str, value: Any, attr: Any = None) -> Any:
-        ids = [item for item in value if str(item).isdigit() and len(str(item)) <= 18]
+        # int() rejects digits such as "²" that isdigit() accepts, hence
+        # isdecimal(). Eighteen digits stay below the 64-bit id range.
+        ids = [item for item in value if str(item).isdecimal() and len(str(item)) <= 18]
         return super().optgroups(name, ids, attr)
 
 
@@ -192,18 +195,18 @@ class StaffEntryForm(NamedRequiredMixin, forms.Form):
         required=False,
         help_text=_("Only when the caller names no known place."),
     )
-    subject = forms.CharField(label=_("Subject"), max_length=120, required=False)
+    subject = SingleLineTextField(label=_("Subject"), max_length=120, required=False)
     description = PlainTextField(
         label=_("Description"), max_length=DESCRIPTION_MAX_LENGTH, widget=forms.Textarea
     )
-    reporter_name = forms.CharField(
+    reporter_name = SingleLineTextField(
         label=_("Caller's name"),
         max_length=50,
         required=False,
         help_text=_("Leave empty when the caller gives no name."),
     )
-    reporter_phone = forms.CharField(
-        label=_("Caller's mobile number"), max_length=11, required=False
+    reporter_phone = MobileNumberField(
+        label=_("Caller's mobile number"), required=False
     )
     hide_name = forms.BooleanField(
         label=_("Hide the caller's name from grid members"),

@@ -13,7 +13,12 @@ from grids.models import Place
 from incidents.models import DESCRIPTION_MAX_LENGTH, Category, State
 from incidents.photos import MAX_PHOTOS
 from members.models import Assignment
-from westgarden.forms import NamedRequiredMixin
+from westgarden.forms import (
+    NamedFileField,
+    NamedRequiredMixin,
+    normalize_plain_text,
+    normalize_single_line,
+)
 
 
 def add_workflow_error(form: forms.BaseForm, error: ValidationError) -> None:
@@ -37,25 +42,39 @@ def new_form_token() -> str:
 
 
 class PlainTextField(forms.CharField):
-    """Multi-line plain text whose line breaks count as one character each.
+    """Multi-line plain text, cleaned by ``normalize_plain_text``.
 
     Browsers send a textarea's line breaks as CRLF but count each as one
     character against maxlength, so the text is normalized to LF before the
-    length is checked.
+    length is checked. Control characters other than tab and LF are dropped.
     """
 
     widget = forms.Textarea
 
     def to_python(self, value: Any) -> str:
-        text = str(super().to_python(value))
-        return text.replace("\r\n", "\n").replace("\r", "\n")
+        if value not in self.empty_values:
+            value = normalize_plain_text(str(value))
+        return str(super().to_python(value))
+
+
+class SingleLineTextField(forms.CharField):
+    """One line of plain text, such as a subject, cleaned by ``normalize_single_line``.
+
+    A program can send line breaks and control characters in a text input.
+    They are dropped or become spaces before the length is checked.
+    """
+
+    def to_python(self, value: Any) -> str:
+        if value not in self.empty_values:
+            value = normalize_single_line(str(value))
+        return str(super().to_python(value))
 
 
 class MultiplePhotoInput(forms.ClearableFileInput):
     allow_multiple_selected = True
 
 
-class MultiplePhotoField(forms.FileField):
+class MultiplePhotoField(NamedFileField):
     """Up to MAX_PHOTOS image uploads; ``prepare_photos`` decodes and checks them."""
 
     def __init__(self, **kwargs: Any) -> None:
@@ -190,7 +209,7 @@ class ReportForm(NamedRequiredMixin, forms.Form):
         label=_("Category"), queryset=Category.objects.none()
     )
     place = PlaceChoiceField(label=_("Place"), queryset=Place.objects.none())
-    subject = forms.CharField(
+    subject = SingleLineTextField(
         label=_("Subject"),
         required=False,
         max_length=120,

@@ -37,7 +37,8 @@ from incidents.models import (
 )
 from incidents.notifications import notify_for_events
 from incidents.photos import PreparedPhoto
-from members.models import Member, mobile_validator
+from members.models import Member, mobile_validator, normalize_mobile_number
+from westgarden.forms import normalize_plain_text, normalize_single_line
 
 logger = logging.getLogger(__name__)
 
@@ -265,8 +266,12 @@ def _build_incident(
     hide_name: bool,
     idempotency_key: str | None,
 ) -> Incident:
+    # Channels without a form, such as the API, get the forms' text cleaning.
     description = _require_text(
-        description, "description", _("Description"), DESCRIPTION_MAX_LENGTH
+        normalize_plain_text(description or ""),
+        "description",
+        _("Description"),
+        DESCRIPTION_MAX_LENGTH,
     )
     category = Category.objects.filter(pk=category_id, is_active=True).first()
     if category is None:
@@ -281,49 +286,17 @@ def _build_incident(
             }
         )
 
-    place = None
-    grid = None
-    if place_id is not None:
-        place = (
-            Place.objects.select_related("grid")
-            .filter(pk=place_id, is_active=True)
-            .first()
-        )
-        if place is None:
-            raise ValidationError(
-                {"place": _("Place %(id)s does not exist.") % {"id": place_id}}
-            )
-        grid = place.grid
-    if grid_id is not None and grid is None:
-        grid = Grid.objects.filter(pk=grid_id, is_active=True).first()
-        if grid is None:
-            raise ValidationError(
-                {"grid": _("Grid %(id)s does not exist.") % {"id": grid_id}}
-            )
-
-    reporter_phone = (reporter_phone or "").strip()
-    if reporter_phone:
-        try:
-            mobile_validator(reporter_phone)
-        except ValidationError:
-            raise ValidationError(
-                {
-                    "reporter_phone": _(
-                        "%(value)s is not an 11-digit mainland mobile number."
-                    )
-                    % {"value": reporter_phone}
-                }
-            ) from None
+    place, grid = _place_and_grid(place_id, grid_id)
 
     incident = Incident(
         category=category,
-        subject=(subject or "").strip()[:120] or description[:60],
+        subject=_subject_line(subject, description),
         description=description,
         place=place,
         grid=grid,
         channel=channel,
-        reporter_name=(reporter_name or "").strip(),
-        reporter_phone=reporter_phone,
+        reporter_name=normalize_single_line(reporter_name or ""),
+        reporter_phone=_reporter_phone(reporter_phone),
         reporter_email=(reporter_email or "").strip(),
         hide_name=hide_name,
         reported_by=actor.member if actor.is_member else None,
@@ -335,6 +308,85 @@ def _build_incident(
         exclude=["tracking_code", "idempotency_key", "category", "place", "grid"]
     )
     return incident
+
+
+def _subject_line(subject: str, description: str) -> str:
+    """Return the typed subject, or the start of the description, as one line."""
+    typed = normalize_single_line(subject or "")[:120].rstrip()
+    return typed or normalize_single_line(description)[:60].rstrip()
+
+
+def _place_and_grid(
+    place_id: int | None, grid_id: int | None
+) -> tuple[Place | None, Grid | None]:
+    """Return the active place and the grid that a new ticket is filed in.
+
+    A ticket with a place is filed in the place's grid. A grid given as well
+    must be that grid or one of its ancestors. Otherwise the two disagree,
+    and the ValidationError names both.
+    """
+    place = None
+    if place_id is not None:
+        place = (
+            Place.objects.select_related("grid")
+            .filter(pk=place_id, is_active=True)
+            .first()
+        )
+        if place is None:
+            raise ValidationError(
+                {"place": _("Place %(id)s does not exist.") % {"id": place_id}}
+            )
+    if grid_id is None:
+        return place, place.grid if place else None
+
+    grid = Grid.objects.filter(pk=grid_id, is_active=True).first()
+    if grid is None:
+        raise ValidationError(
+            {"grid": _("Grid %(id)s does not exist.") % {"id": grid_id}}
+        )
+    if place is None:
+        return None, grid
+
+    if not place.grid.is_descendant_of(grid, include_self=True):
+        raise ValidationError(
+            {
+                "grid": _(
+                    "Place %(place)s is in grid %(place_grid)s, which is not grid "
+                    "%(grid)s or below it. Correct the place or the grid, or leave "
+                    "the grid empty."
+                )
+                % {
+                    "place": place.code,
+                    "place_grid": place.grid.code,
+                    "grid": grid.code,
+                }
+            }
+        )
+    return place, place.grid
+
+
+def _reporter_phone(typed: str) -> str:
+    """Return the reporter's mobile number as 11 digits, or "" if none was given.
+
+    Raise ValidationError that shows the number as typed if it is invalid.
+    """
+    typed = (typed or "").strip()
+    if not typed:
+        return ""
+
+    phone = normalize_mobile_number(typed)
+    try:
+        mobile_validator(phone)
+    except ValidationError:
+        raise ValidationError(
+            {
+                "reporter_phone": _(
+                    "%(value)s is not an 11-digit mainland mobile number."
+                )
+                % {"value": typed}
+            }
+        ) from None
+    return phone
 
 
 # Dispatch and handling -----------------------------------------------------

@@ -1,6 +1,8 @@
 """People who serve in the grid system, where they serve and in which roles."""
 
 import datetime
+import re
+import unicodedata
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -20,6 +22,25 @@ mobile_validator = RegexValidator(
         "such as 13800000000."
     ),
 )
+
+
+# Spaces, dashes and dots that people type between the groups of a number.
+PHONE_SEPARATORS = re.compile(r"[\s.\-\u2010-\u2015]")
+# The country code of mainland China, as +86 or 0086 or bare 86.
+COUNTRY_CODE = re.compile(r"^(?:\+86|0086|86(?=\d{11}$))")
+
+
+def normalize_mobile_number(typed: str) -> str:
+    """Return a typed mobile number without separators and country code.
+
+    NFKC turns the full-width digits and signs of Chinese input methods
+    (１３８, ＋, －) into ASCII first. A bare 86 counts as the country code
+    only in front of 11 more digits. The result is not validated, so pass it
+    to ``mobile_validator``.
+    """
+    text = unicodedata.normalize("NFKC", typed)
+    text = PHONE_SEPARATORS.sub("", text)
+    return COUNTRY_CODE.sub("", text)
 
 
 def mask_phone(phone: str) -> str:

@@ -3,7 +3,13 @@
 import re
 
 from grids.roster.sheets import Choices, Column, SheetSpec
-from members.models import HeadTitle, OrganizationKind, Position, RoleCode
+from members.models import (
+    HeadTitle,
+    OrganizationKind,
+    Position,
+    RoleCode,
+    normalize_mobile_number,
+)
 
 MEMBER_SHEET = SheetSpec(
     kind="members",
@@ -136,10 +142,5 @@ ASSIGNMENT_FIELD_COLUMNS = {
 
 
 def normalize_phone(text: str) -> str:
-    """Return ``text`` without spaces, dashes and a +86 country code."""
-    digits = re.sub(r"[\s\-()]", "", text)
-    if digits.startswith("+86"):
-        return digits[3:]
-    if len(digits) == 13 and digits.startswith("86"):
-        return digits[2:]
-    return digits
+    """Return ``text`` as the forms store a number; brackets may group the digits."""
+    return normalize_mobile_number(re.sub(r"[()（）]", "", text))

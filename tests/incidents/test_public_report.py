@@ -19,11 +19,12 @@ from PIL import ExifTags, Image
 from grids.actions import place_update
 from incidents import queries
 from incidents.category_actions import category_update
-from incidents.forms import category_choices, new_idempotency_key
+from incidents.forms import category_choices
 from incidents.models import Category, Channel, Incident, IncidentEvent, Photo
 from incidents.queries import public_categories
 from incidents.views_public import LAST_REPORT_COOKIE
 from tests.factories import make_place
+from tests.incidents.report_form import report_data as base_report_data
 
 REPORT_URL = "/report/"
 
@@ -76,21 +77,9 @@ def counts() -> tuple[int, int, int]:
 
 
 def report_data(category: Category, **fields) -> dict:
-    data = {
-        "idempotency_key": new_idempotency_key(),
-        "via": Channel.PUBLIC_FORM,
-        "website": "",
-        "category": str(category.pk),
-        "place": "",
-        "subject": "",
-        "description": "楼上每天夜里十二点以后还在装修，电钻声很响。",
-        "reporter_name": "李娜",
-        "reporter_phone": "13700001111",
-        "reporter_email": "lina@example.com",
-        "hide_name": "on",
-    }
-    data.update(fields)
-    return data
+    """Return Li Na's report, with her phone number and e-mail address."""
+    contact = {"reporter_phone": "13700001111", "reporter_email": "lina@example.com"}
+    return base_report_data(category, **{**contact, **fields})
 
 
 def image_bytes(format: str = "JPEG", size: tuple[int, int] = (40, 20)) -> bytes:

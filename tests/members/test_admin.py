@@ -260,6 +260,16 @@ def test_member_add_invalid_phone_shows_error(officer_client, tree):
     assert not Member.objects.exists()
 
 
+def test_member_add_phone_as_typed_is_stored_plain(officer_client, tree):
+    response = officer_client.post(
+        MEMBER_ADD_URL,
+        member_form(phone="＋８６ １３８－１２３４－５６７８", **inline_data([])),
+    )
+
+    assert response.status_code == 302
+    assert Member.objects.get().phone == "13812345678"
+
+
 def test_member_change_second_leader_shows_position_error(officer_client, tree):
     make_assignment(make_member(), tree["micro"], Position.LEADER)
     member = make_member(name="李强", phone="13800000009")
