@@ -5,13 +5,15 @@ and rows are re-read there. The actions open durable transactions, which is
 why the views below do not wrap them in the admin's usual atomic block.
 """
 
+import re
 from typing import Any, cast
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.contrib.admin.options import csrf_protect_m
+from django.contrib.admin.options import IncorrectLookupParameters, csrf_protect_m
 from django.contrib.admin.utils import model_ngettext
+from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import (
     NON_FIELD_ERRORS,
     PermissionDenied,
@@ -39,6 +41,56 @@ from westgarden.forms import NamedRequiredAdminMixin
 # The request attribute that carries an action's ValidationError from the
 # first pass of the change form to the second one, which renders it.
 ACTION_ERROR_ATTR = "westgarden_action_error"
+
+# Ids are BigAutoField, a signed 64-bit integer, so no primary key is larger.
+MAX_ID = 2**63 - 1
+
+
+def parse_filter_id(list_filter: admin.SimpleListFilter) -> int | None:
+    """Return the list filter's value as a primary key, or None when it is unset.
+
+    Raise IncorrectLookupParameters, which the admin turns into a redirect
+    to ``?e=1``, for a value that is not an integer from 1 to MAX_ID.
+    """
+    value = list_filter.value()
+    if value is None:
+        return None
+
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if not 1 <= number <= MAX_ID:
+        raise IncorrectLookupParameters(f"{list_filter.parameter_name}={value!r}")
+    return number
+
+
+INTEGER = re.compile(r"[+-]?\d+")
+
+
+class OverflowCheckedChangeList(ChangeList):
+    """A changelist that treats an integer too large for the database as invalid.
+
+    Django 5.2 still sends such a value to the database in foreign key and
+    ``__in`` lookups such as ``?assignee=99999999999999999999999``, where
+    SQLite's driver raises OverflowError and PostgreSQL finds nothing.
+    Checking the query string first answers the same on both.
+    """
+
+    def get_results(self, request: HttpRequest) -> None:
+        for name, values in self.filter_params.items():
+            for value in values:
+                for part in value.split(","):
+                    if INTEGER.fullmatch(part.strip()) and abs(int(part)) > MAX_ID:
+                        raise IncorrectLookupParameters(f"{name}={value!r}")
+        super().get_results(request)
+
+
+class OverflowCheckedAdminMixin:
+    """ModelAdmin mixin whose changelist redirects an out-of-range id to ``?e=1``."""
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return OverflowCheckedChangeList
 
 
 class ActionRejected(Exception):
@@ -160,7 +212,9 @@ class GridForm(forms.ModelForm):
 
 
 @admin.register(Grid)
-class GridAdmin(NamedRequiredAdminMixin, ActionFormMixin, MPTTModelAdmin):
+class GridAdmin(
+    NamedRequiredAdminMixin, OverflowCheckedAdminMixin, ActionFormMixin, MPTTModelAdmin
+):
     """The grid tree, indented by level and kept in tree order.
 
     DraggableMPTTAdmin is not used on purpose: its drag-and-drop moves write
@@ -387,7 +441,12 @@ def remove_grids(
 
 
 @admin.register(Place)
-class PlaceAdmin(NamedRequiredAdminMixin, ActionFormMixin, admin.ModelAdmin):
+class PlaceAdmin(
+    NamedRequiredAdminMixin,
+    OverflowCheckedAdminMixin,
+    ActionFormMixin,
+    admin.ModelAdmin,
+):
     list_display = ["code", "name", "kind", "grid", "address", "is_active"]
     list_filter = ["kind", "grid__kind", "is_active"]
     list_select_related = ["grid"]

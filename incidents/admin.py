@@ -24,8 +24,10 @@ from mptt.admin import MPTTModelAdmin
 from grids.admin import (
     ActionFormMixin,
     ActionRejected,
+    OverflowCheckedAdminMixin,
     copy_saved_fields,
     form_values,
+    parse_filter_id,
 )
 from grids.models import Grid, GridKind
 from incidents.access import is_overdue, overdue_condition
@@ -90,7 +92,9 @@ class CalendarYearFilter(admin.SimpleListFilter):
 
 
 @admin.register(CalendarDay)
-class CalendarDayAdmin(NamedRequiredAdminMixin, admin.ModelAdmin):
+class CalendarDayAdmin(
+    NamedRequiredAdminMixin, OverflowCheckedAdminMixin, admin.ModelAdmin
+):
     list_display = ["date", "weekday", "is_workday", "name", "source"]
     list_filter = [CalendarYearFilter, "is_workday", "source"]
     search_fields = ["name"]
@@ -135,18 +139,6 @@ class CalendarDayAdmin(NamedRequiredAdminMixin, admin.ModelAdmin):
 # staff entry form that replaces the add page.
 
 
-def _int_value(list_filter: admin.SimpleListFilter) -> int | None:
-    value = list_filter.value()
-    if value is None:
-        return None
-    try:
-        return int(value)
-    except ValueError:
-        raise IncorrectLookupParameters(
-            f"{list_filter.parameter_name}={value!r}"
-        ) from None
-
-
 class TopCategoryFilter(admin.SimpleListFilter):
     """A top-level category and all categories below it."""
 
@@ -162,7 +154,7 @@ class TopCategoryFilter(admin.SimpleListFilter):
     def queryset(
         self, request: HttpRequest, queryset: QuerySet[Incident]
     ) -> QuerySet[Incident]:
-        root_id = _int_value(self)
+        root_id = parse_filter_id(self)
         if root_id is None:
             return queryset
         # Each root category numbers its own tree, so one tree_id is the subtree.
@@ -186,7 +178,7 @@ class GridSubtreeFilter(admin.SimpleListFilter):
     def queryset(
         self, request: HttpRequest, queryset: QuerySet[Incident]
     ) -> QuerySet[Incident]:
-        grid_id = _int_value(self)
+        grid_id = parse_filter_id(self)
         if grid_id is None:
             return queryset
         covering = Grid.objects.filter(
@@ -341,7 +333,9 @@ TIME_FIELDS = (
 
 
 @admin.register(Incident)
-class IncidentAdmin(NamedRequiredAdminMixin, admin.ModelAdmin):
+class IncidentAdmin(
+    NamedRequiredAdminMixin, OverflowCheckedAdminMixin, admin.ModelAdmin
+):
     list_display = [
         "code",
         "subject",
@@ -578,9 +572,13 @@ class IncidentAdmin(NamedRequiredAdminMixin, admin.ModelAdmin):
     ) -> FileResponse:
         if not self.has_view_permission(request):
             raise PermissionDenied
-        photo = Photo.objects.filter(
-            pk=photo_id, incident_id=unquote(object_id)
-        ).first()
+        # get_object() returns None for an id that is not a number or is out
+        # of range, where a plain filter on incident_id would raise.
+        incident = self.get_object(request, unquote(object_id))
+        if incident is None:
+            raise Http404(f"No ticket with id {object_id!r}.")
+
+        photo = Photo.objects.filter(pk=photo_id, incident=incident).first()
         return photo_response(photo)
 
     # Staff entry of tickets taken by phone ----------------------------------
@@ -662,7 +660,9 @@ def _nearest(field: str, empty: Q) -> Subquery:
 
 
 @admin.register(Category)
-class CategoryAdmin(NamedRequiredAdminMixin, ActionFormMixin, MPTTModelAdmin):
+class CategoryAdmin(
+    NamedRequiredAdminMixin, OverflowCheckedAdminMixin, ActionFormMixin, MPTTModelAdmin
+):
     """The category tree; a column marks each value that a child inherits.
 
     Saves go through incidents.category_actions, which takes the category
@@ -835,7 +835,9 @@ class DeliveryFilter(admin.SimpleListFilter):
 
 
 @admin.register(Notification)
-class NotificationAdmin(NamedRequiredAdminMixin, admin.ModelAdmin):
+class NotificationAdmin(
+    NamedRequiredAdminMixin, OverflowCheckedAdminMixin, admin.ModelAdmin
+):
     """Delivery status of every message; incidents.notifications writes the rows."""
 
     list_display = [

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 from mptt.models import MPTTModel, TreeForeignKey
 
@@ -368,7 +369,14 @@ class IncidentEvent(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.incident_id} {self.kind}"
+        kind = self.get_kind_display()
+        if self.created_at is None:
+            return kind
+
+        time = formats.date_format(
+            timezone.localtime(self.created_at), "SHORT_DATETIME_FORMAT"
+        )
+        return _("%(kind)s at %(time)s") % {"kind": kind, "time": time}
 
     def save(self, *args, **kwargs) -> None:
         # History is append-only: an existing event is never rewritten.

@@ -25,10 +25,13 @@ from grids.admin import (
     ActionFormMixin,
     ActionRejected,
     GridAdmin,
+    OverflowCheckedAdminMixin,
     copy_saved_fields,
     form_values,
+    parse_filter_id,
 )
-from grids.models import Grid, GridKind
+from grids.models import Grid, GridKind, Place
+from grids.queries import count_subquery
 from members.actions import (
     assignment_create,
     assignment_update,
@@ -52,7 +55,11 @@ from members.queries import (
     members_with_active_grids,
     members_with_role,
 )
-from westgarden.forms import NamedRequiredAdminMixin
+from westgarden.forms import (
+    MOBILE_NUMBER_MAX_TYPED_LENGTH,
+    MobileNumberField,
+    NamedRequiredAdminMixin,
+)
 
 # Set on the request when an inline assignment was rejected by its action,
 # so the response returns to the change page that shows the error.
@@ -293,13 +300,9 @@ class GridSubtreeFilter(admin.SimpleListFilter):
         value = self.value()
         if not value:
             return None
-        grid = (
-            Grid.objects.filter(
-                kind__in=[GridKind.TOTAL, GridKind.GENERAL], pk=value
-            ).first()
-            if value.isdigit()
-            else None
-        )
+        grid = Grid.objects.filter(
+            kind__in=[GridKind.TOTAL, GridKind.GENERAL], pk=parse_filter_id(self)
+        ).first()
         if grid is None:
             raise IncorrectLookupParameters(
                 _("Grid %(value)s is not a total or general grid.") % {"value": value}
@@ -331,7 +334,11 @@ class RoleFilter(admin.SimpleListFilter):
 
 @admin.register(Member)
 class MemberAdmin(
-    NamedRequiredAdminMixin, AssignmentSaveMixin, ActionFormMixin, admin.ModelAdmin
+    NamedRequiredAdminMixin,
+    OverflowCheckedAdminMixin,
+    AssignmentSaveMixin,
+    ActionFormMixin,
+    admin.ModelAdmin,
 ):
     """Members of the grid system; the phone number is private staff data.
 
@@ -369,6 +376,13 @@ class MemberAdmin(
     ]
     readonly_fields = ["created_at"]
     inlines = [MemberAssignmentInline]
+
+    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any):
+        # The number as people type it: full-width, with separators or +86.
+        if db_field.name == "phone":
+            kwargs["form_class"] = MobileNumberField
+            kwargs["max_length"] = MOBILE_NUMBER_MAX_TYPED_LENGTH
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Member]:
         return members_with_active_grids(super().get_queryset(request))
@@ -421,7 +435,9 @@ class MemberAdmin(
 
 
 @admin.register(Organization)
-class OrganizationAdmin(NamedRequiredAdminMixin, admin.ModelAdmin):
+class OrganizationAdmin(
+    NamedRequiredAdminMixin, OverflowCheckedAdminMixin, admin.ModelAdmin
+):
     list_display = ["name", "kind", "grid"]
     list_filter = ["kind"]
     list_select_related = ["grid"]
@@ -431,7 +447,10 @@ class OrganizationAdmin(NamedRequiredAdminMixin, admin.ModelAdmin):
 
 @admin.register(PartyOrganization)
 class PartyOrganizationAdmin(
-    NamedRequiredAdminMixin, ActionFormMixin, admin.ModelAdmin
+    NamedRequiredAdminMixin,
+    OverflowCheckedAdminMixin,
+    ActionFormMixin,
+    admin.ModelAdmin,
 ):
     """Party branches and groups; the kind follows from the grid's kind."""
 
@@ -495,3 +514,66 @@ class GridRosterAdmin(AssignmentSaveMixin, GridAdmin):
     @admin.display(description=gettext_lazy("active members"))
     def active_member_count(self, grid: Grid) -> int:
         return grid.active_member_count  # type: ignore[attr-defined]
+
+    def save_related(
+        self,
+        request: HttpRequest,
+        form: forms.ModelForm,
+        formsets: Any,
+        change: bool,
+    ) -> None:
+        super().save_related(request, form, formsets, change)
+        # After the inlines, so that an assignment ended in the same
+        # submission is no longer counted.
+        grid = form.instance
+        if change and "is_active" in form.changed_data and not grid.is_active:
+            self._warn_grid_in_use(request, grid)
+
+    def _warn_grid_in_use(self, request: HttpRequest, grid: Grid) -> None:
+        # Places, rosters and tickets keep pointing at an inactive grid, but
+        # the public pages skip it, so its places' QR codes return 404.
+        from incidents.models import OPEN_STATES, Incident
+
+        places, assignments, tickets = (
+            Grid.objects.filter(pk=grid.pk)
+            .annotate(
+                active_places=count_subquery(Place.objects.filter(is_active=True)),
+                active_assignments=count_subquery(
+                    Assignment.objects.active().filter(member__is_active=True)
+                ),
+                open_tickets=count_subquery(
+                    Incident.objects.filter(state__in=OPEN_STATES)
+                ),
+            )
+            .values_list("active_places", "active_assignments", "open_tickets")
+            .get()
+        )
+        if not (places or assignments or tickets):
+            return
+
+        counts = {
+            "places": ngettext(
+                "%(count)s active place", "%(count)s active places", places
+            )
+            % {"count": places},
+            "assignments": ngettext(
+                "%(count)s active assignment",
+                "%(count)s active assignments",
+                assignments,
+            )
+            % {"count": assignments},
+            "tickets": ngettext(
+                "%(count)s open ticket", "%(count)s open tickets", tickets
+            )
+            % {"count": tickets},
+        }
+        self.message_user(
+            request,
+            _(
+                "%(grid)s is now inactive but still has %(places)s, "
+                "%(assignments)s and %(tickets)s. The QR codes and report links "
+                "of its places do not work until the grid is active again."
+            )
+            % {"grid": grid, **counts},
+            messages.WARNING,
+        )
