@@ -30,6 +30,17 @@ def member_of(user: User) -> Member | None:
     return member
 
 
+def is_deactivated_member(user: User) -> bool:
+    """Return True if ``user`` is not staff and has an inactive member record.
+
+    Staff keep every page, because they act as staff and not as members.
+    """
+    if not user.is_authenticated or user.is_staff:
+        return False
+    member = getattr(user, "member", None)
+    return member is not None and not member.is_active
+
+
 def covering_assignments(
     member: Member, grid_ref: str, *, leader_only: bool = False
 ) -> QuerySet[Assignment]:
@@ -63,6 +74,16 @@ def visible_incidents(user: User) -> QuerySet[Incident]:
         | Q(reported_by=member)
         | Exists(covering_assignments(member, "grid"))
     )
+
+
+def visible_incident_exists(user: User, incident_ref: str) -> Exists:
+    """Return a condition, true where ``user`` may open the outer ticket.
+
+    ``incident_ref`` names the outer query's ticket foreign key, e.g.
+    ``"incident"`` for notifications. Annotating a list with it keeps the
+    scope check inside the list's own query.
+    """
+    return Exists(visible_incidents(user).filter(pk=OuterRef(incident_ref)))
 
 
 def led_incidents(member: Member) -> QuerySet[Incident]:

@@ -4,7 +4,9 @@ Every page needs a login, and every ticket is fetched through
 ``access_incident``, so a ticket outside the member's scope is a 404 on the
 page, on each action and on its photos alike. Each action is a POST that
 calls one workflow function; the workflow decides what is legal and the
-page shows its error on the form.
+page shows its error on the form. A GET of an action URL only redirects to
+the page that the action belongs to, with a warning that nothing was done.
+A member whom staff deactivated gets a 403 page explaining this on every page.
 
 The reporter's identity on the ticket page depends on ``hide_name``, which
 every public report sets by default. With it set, members see no name and
@@ -14,6 +16,7 @@ contacted, and members see the name and the full number. Lists show neither.
 """
 
 import datetime
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,12 +29,13 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Exists, Prefetch, QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_noop, ngettext
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 
 from grids.models import Place
 from incidents import access
@@ -75,6 +79,8 @@ INBOX_PAGE_SIZE = 20
 NOTIFICATION_PAGE_SIZE = 30
 SERVED_CONTENT_TYPES = frozenset(ACCEPTED_FORMATS.values())
 
+View = Callable[..., HttpResponseBase]
+
 
 @dataclass(frozen=True)
 class InboxRow:
@@ -98,10 +104,63 @@ def _deadline(incident: Incident) -> datetime.datetime | None:
     return None
 
 
+# Access to the pages ------------------------------------------------------------
+
+
+def no_access_page(request: HttpRequest, *, deactivated: bool) -> HttpResponse:
+    """Render the 403 page that explains why the user may not use this page."""
+    return render(
+        request, "mobile/no_access.html", {"deactivated": deactivated}, status=403
+    )
+
+
+def member_login_required(view: View) -> View:
+    """Require a login, and show a deactivated member the no-access page.
+
+    Deactivating a member does not end their sessions, so the check runs on
+    every request and not only at sign-in.
+    """
+
+    @functools.wraps(view)
+    def wrapped(
+        request: HttpRequest, *args: object, **kwargs: object
+    ) -> HttpResponseBase:
+        if access.is_deactivated_member(request.user):
+            return no_access_page(request, deactivated=True)
+        return view(request, *args, **kwargs)
+
+    return login_required(wrapped)
+
+
+def redirect_get_to_ticket(not_done: str) -> Callable[[View], View]:
+    """Make a GET of a ticket action redirect to the ticket page.
+
+    A member whose session expired taps an action, signs in, and the sign-in
+    page then sends them to the action URL with a GET, without the form. The
+    GET changes nothing. It shows ``not_done``, a ``gettext_noop`` message
+    with ``%(code)s``, on the ticket page, so the member can repeat the
+    action. Methods other than GET and POST get 405.
+    """
+
+    def decorator(view: View) -> View:
+        @functools.wraps(view)
+        def wrapped(request: HttpRequest, code: str) -> HttpResponseBase:
+            if request.method != "GET":
+                return view(request, code)
+
+            incident = access.access_incident(request.user, code)
+            messages.warning(request, _(not_done) % {"code": incident.display_code})
+            return redirect("mobile:ticket", code=incident.tracking_code)
+
+        return require_http_methods(["GET", "POST"])(wrapped)
+
+    return decorator
+
+
 # Inbox ----------------------------------------------------------------------
 
 
-@login_required
+@member_login_required
 @require_GET
 def inbox(request: HttpRequest) -> HttpResponse:
     filters = StateFilterForm(request.GET or None)
@@ -213,7 +272,7 @@ def _ticket_page(
     return render(request, "mobile/ticket.html", context, status=status)
 
 
-@login_required
+@member_login_required
 @require_GET
 def ticket(request: HttpRequest, code: str) -> HttpResponse:
     incident = access.access_incident(request.user, code)
@@ -255,8 +314,14 @@ def _photos(form: forms.Form) -> list:
     return prepare_photos(form.cleaned_data.get("photos") or [], field="photos")
 
 
-@login_required
-@require_POST
+@member_login_required
+@redirect_get_to_ticket(
+    gettext_noop(
+        "Ticket %(code)s was not accepted because the form did not arrive, "
+        "for example after you signed in again. Tap “Accept this ticket” "
+        "again if you still want to accept it."
+    )
+)
 def ticket_accept(request: HttpRequest, code: str) -> HttpResponse:
     return _run_action(
         request,
@@ -270,8 +335,14 @@ def ticket_accept(request: HttpRequest, code: str) -> HttpResponse:
     )
 
 
-@login_required
-@require_POST
+@member_login_required
+@redirect_get_to_ticket(
+    gettext_noop(
+        "Your note was not added to ticket %(code)s because the form did "
+        "not arrive, for example after you signed in again. Write it again "
+        "and tap “Add”."
+    )
+)
 def ticket_comment(request: HttpRequest, code: str) -> HttpResponse:
     def call(incident: Incident, form: forms.Form, actor: Actor) -> object:
         return incident_comment(
@@ -292,8 +363,14 @@ def ticket_comment(request: HttpRequest, code: str) -> HttpResponse:
     )
 
 
-@login_required
-@require_POST
+@member_login_required
+@redirect_get_to_ticket(
+    gettext_noop(
+        "Ticket %(code)s was not resolved because the form did not arrive, "
+        "for example after you signed in again. Write the reply again and "
+        "tap “Resolve”."
+    )
+)
 def ticket_resolve(request: HttpRequest, code: str) -> HttpResponse:
     def call(incident: Incident, form: forms.Form, actor: Actor) -> object:
         return incident_resolve(
@@ -313,8 +390,14 @@ def ticket_resolve(request: HttpRequest, code: str) -> HttpResponse:
     )
 
 
-@login_required
-@require_POST
+@member_login_required
+@redirect_get_to_ticket(
+    gettext_noop(
+        "Ticket %(code)s was not sent back because the form did not arrive, "
+        "for example after you signed in again. Give the reason again and "
+        "tap “Send back”."
+    )
+)
 def ticket_send_back(request: HttpRequest, code: str) -> HttpResponse:
     return _run_action(
         request,
@@ -328,8 +411,14 @@ def ticket_send_back(request: HttpRequest, code: str) -> HttpResponse:
     )
 
 
-@login_required
-@require_POST
+@member_login_required
+@redirect_get_to_ticket(
+    gettext_noop(
+        "Ticket %(code)s was not handed over because the form did not "
+        "arrive, for example after you signed in again. Choose the member "
+        "again and tap “Hand over”."
+    )
+)
 def ticket_reassign(request: HttpRequest, code: str) -> HttpResponse:
     incident = access.access_incident(request.user, code)
     # incident_reassign trusts its caller, so the leader check lives here.
@@ -378,7 +467,7 @@ def photo_response(photo: Photo | None) -> FileResponse:
     return response
 
 
-@login_required
+@member_login_required
 @require_GET
 def ticket_photo(request: HttpRequest, code: str, photo_id: int) -> FileResponse:
     """Serve one photo of a ticket in the user's scope."""
@@ -401,10 +490,10 @@ def _places_in_scope(request: HttpRequest) -> QuerySet[Place]:
 
 
 @never_cache
-@login_required
+@member_login_required
 def report(request: HttpRequest) -> HttpResponse:
     if access.member_of(request.user) is None and not request.user.is_staff:
-        raise PermissionDenied
+        return no_access_page(request, deactivated=False)
 
     places = _places_in_scope(request)
     if request.method != "POST":
@@ -441,11 +530,18 @@ def report(request: HttpRequest) -> HttpResponse:
 # Notifications -----------------------------------------------------------------
 
 
-@login_required
+@member_login_required
 @require_GET
 def notifications(request: HttpRequest) -> HttpResponse:
+    """List the user's notices, linking only the tickets the user may open.
+
+    A ticket that escalated or moved to another grid has left the scope of
+    members who were notified about it, and its page would be a 404.
+    """
     # Newest first, as the model orders notifications.
-    notices = cast(QuerySet[Notification], inbox_for(request.user))
+    notices = cast(QuerySet[Notification], inbox_for(request.user)).annotate(
+        may_open=access.visible_incident_exists(request.user, "incident")
+    )
     page = Paginator(notices, NOTIFICATION_PAGE_SIZE).get_page(request.GET.get("page"))
     unread_ids = [notice.pk for notice in page if notice.read_at is None]
     return render(
@@ -455,10 +551,24 @@ def notifications(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
-@require_POST
+@member_login_required
+@require_http_methods(["GET", "POST"])
 def notifications_read(request: HttpRequest) -> HttpResponse:
-    """Mark the posted notifications read; ids of other users' rows change nothing."""
+    """Mark the posted notifications read; ids of other users' rows change nothing.
+
+    A GET, as the sign-in page sends after an expired session, marks nothing
+    and redirects to the list with a warning.
+    """
+    if request.method == "GET":
+        messages.warning(
+            request,
+            _(
+                "No notice was marked as read because the form did not arrive, "
+                "for example after you signed in again. Tap “Mark as read” again."
+            ),
+        )
+        return redirect("mobile:notifications")
+
     # Ids here stay far below 18 digits, and 20 digits would overflow the
     # database's 64-bit integer.
     ids = [

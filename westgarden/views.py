@@ -5,13 +5,13 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django_ratelimit.core import get_usage
 
+from incidents.views_mobile import member_login_required
 from westgarden.forms import LoginForm
 
 logger = logging.getLogger(__name__)
@@ -23,7 +23,7 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "public/home.html")
 
 
-@login_required
+@member_login_required
 def mobile_home(request: HttpRequest) -> HttpResponse:
     member = getattr(request.user, "member", None)
     return render(request, "mobile/home.html", {"member": member})

@@ -182,6 +182,7 @@ def test_notifications_query_count_constant(
         world.ticket(world.place_a, world.wang)
     client = world.wang.client()
 
-    # Session, user, count, page of notices with their tickets.
-    with django_assert_num_queries(4):
+    # Session, user, member record (is it still active?), count, page of
+    # notices with their tickets and whether each may be opened.
+    with django_assert_num_queries(5):
         client.get(NOTIFICATIONS)

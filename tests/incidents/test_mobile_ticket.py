@@ -184,10 +184,12 @@ def test_accept_twice_shows_error(world: World, assigned: Incident):
     assert history(assigned).count(EventKind.ACCEPTED) == 1
 
 
-def test_accept_get_not_allowed(world: World, assigned: Incident):
+def test_accept_get_changes_nothing(world: World, assigned: Incident):
     response = world.wang.client().get(url("accept", assigned))
 
-    assert response.status_code == 405
+    assert response.status_code == 302
+    assigned.refresh_from_db()
+    assert assigned.state == State.DISPATCHED
 
 
 def test_resident_cannot_post(client, assigned: Incident):
