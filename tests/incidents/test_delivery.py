@@ -132,9 +132,12 @@ def test_notice_to_assignee_who_holds_ticket_again_is_sent(office):
 
     # Liu holds the ticket again: her SMS about each hand-over to her goes out.
     assert _pending() == []
-    assert Notification.objects.filter(
-        incident=incident, address=office.liu.phone, sent_at__isnull=False
-    ).count() == 2
+    assert (
+        Notification.objects.filter(
+            incident=incident, address=office.liu.phone, sent_at__isnull=False
+        ).count()
+        == 2
+    )
 
 
 def test_reminder_to_former_assignee_is_withdrawn(office):
