@@ -1,7 +1,7 @@
 """The periodic sweep: escalation, supervision and late routing.
 
 The sweep reads only overdue rows through partial indexes, and the tickets
-of inactive members from the member's side, so its cost grows with the
+of inactive members through the assignee index, so its cost grows with the
 number of overdue tickets, not with the number of open ones. It
 works in batches. Each batch is one transaction that locks its rows, and
 PostgreSQL skips rows that another sweep holds. The batch is decided with a
@@ -35,7 +35,7 @@ from incidents.models import (
     State,
 )
 from incidents.notifications import notify_for_events
-from members.models import Assignment, Position
+from members.models import Assignment, Member, Position
 
 logger = logging.getLogger(__name__)
 
@@ -383,14 +383,17 @@ def release_from_inactive(
 ) -> None:
     """Send the open tickets of members who are no longer active back to routing.
 
-    Staff deactivate a member who leaves; routing then finds someone else.
-    The query starts from the few inactive members, so it stays cheap
-    however many tickets are open.
+    Staff deactivate a member who leaves; late routing, which runs next, then
+    finds someone else. The inactive members are read first, so the tickets
+    are found through the assignee index however many are open.
     """
     from incidents.workflow import TransitionError, incident_release
 
+    inactive = list(Member.objects.filter(is_active=False).values_list("pk", flat=True))
+    if not inactive:
+        return
     held = Incident.objects.filter(
-        state__in=[State.DISPATCHED, State.ACCEPTED], assignee__is_active=False
+        state__in=[State.DISPATCHED, State.ACCEPTED], assignee_id__in=inactive
     )
     rows = list(
         _scoped(held, only)
@@ -407,7 +410,8 @@ def release_from_inactive(
                 reason=reason % {"member": name},
             )
         except TransitionError:
-            # Staff reassigned or closed it since the query above.
+            # Staff reassigned or closed it, or reactivated the member, since
+            # the query above.
             continue
         except DatabaseError:
             logger.exception("returning for routing failed id=%s", incident_id)

@@ -428,10 +428,17 @@ def deliver_due(now: datetime.datetime | None = None) -> int:
 
     sent = 0
     for notification_id in pending:
-        claimed = Notification.objects.filter(
-            pk=notification_id, sent_at__isnull=True
-        ).update(sent_at=now, attempts=F("attempts") + 1)
+        # The claim checks the assignee again: a reassignment while earlier
+        # rows were being sent must still stop a message to the old one.
+        claimed = (
+            Notification.objects.filter(pk=notification_id, sent_at__isnull=True)
+            .filter(
+                Q(for_assignee__isnull=True) | Q(for_assignee=F("incident__assignee"))
+            )
+            .update(sent_at=now, attempts=F("attempts") + 1)
+        )
         if not claimed:
+            # Sent by another worker, or withdrawn by the next delivery.
             continue
         notification = Notification.objects.get(pk=notification_id)
         try:

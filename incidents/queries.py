@@ -32,9 +32,12 @@ CATEGORIES_VERSION_KEY = "incidents:categories-version"
 # A mainland mobile number, also written in groups as 138 0000 0000.
 # With or without +86, 0086 or 86 in front, with spaces, dashes or dots between
 # the groups, and in the full-width digits of Chinese phone keyboards.
+# What people type between the groups: spaces (the ideographic one too),
+# dots, hyphens and dashes, alone or as " - ".
+_SEPARATOR = r"[\s.\-．－\u2010-\u2015]{0,3}"
 MOBILE_NUMBER = re.compile(
-    r"(?<!\d)(?:(?:\+|＋|00|００)?[8８][6６][ .\-．－]?)?"
-    r"([1１][3-9３-９]\d)[ .\-．－]?(\d{4})[ .\-．－]?(\d{4})(?!\d)"
+    rf"(?<!\d)(?:(?:\+|＋|00|００)?[8８][6６]{_SEPARATOR})?"
+    rf"([1１][3-9３-９]\d){_SEPARATOR}(\d{{4}}){_SEPARATOR}(\d{{4}})(?!\d)"
 )
 
 

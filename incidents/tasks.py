@@ -35,6 +35,7 @@ def sweep_task() -> dict:
     return {
         "escalated": report.escalated_total,
         "supervised": report.supervised,
+        "released": report.released,
         "routed": report.routed,
         "failed": len(report.failed),
     }

@@ -694,11 +694,12 @@ def incident_send_back(*, incident_id: int, actor: Actor, reason: str) -> Incide
 def incident_release(
     *, incident_id: int, assignee_id: int, actor: Actor, reason: str
 ) -> Incident:
-    """Take an open ticket from ``assignee_id``, who can no longer handle it.
+    """Take an open ticket from ``assignee_id``, a member who is no longer active.
 
-    The ticket goes back to routing as a new one would; the reason is an
-    internal note. Raise TransitionError, changing nothing, if the ticket is
-    not dispatched or accepted, or has another assignee by now.
+    The ticket waits for routing as a new one does, and the sweep's late
+    routing takes it up; the reason is an internal note. Raise
+    TransitionError, changing nothing, if the ticket is not dispatched or
+    accepted, has another assignee by now, or the member is active again.
     """
     with transaction.atomic(durable=True):
         incident = _lock(incident_id)
@@ -714,8 +715,17 @@ def incident_release(
                     % {"code": incident.display_code}
                 }
             )
+        if Member.objects.filter(pk=assignee_id, is_active=True).exists():
+            raise TransitionError(
+                {
+                    "assignee": _(
+                        "The assignee of ticket %(code)s is active again; nothing "
+                        "changed."
+                    )
+                    % {"code": incident.display_code}
+                }
+            )
         _unassign(incident, EventKind.RELEASED, actor, reason, needs_triage=False)
-        _on_commit(lambda: hooks.incident_submitted(incident.pk))
 
     logger.info("incident returned for routing id=%s", incident.pk)
     return incident

@@ -16,7 +16,8 @@ from grids.models import Grid, GridKind
 
 # Mainland China mobile numbers: 11 digits, 1 then 3-9, no country code.
 mobile_validator = RegexValidator(
-    r"^1[3-9]\d{9}$",
+    # [0-9], not \d: \d also takes Arabic-Indic and other digits.
+    r"^1[3-9][0-9]{9}$",
     _(
         "%(value)s is not a mainland mobile number; enter 11 digits "
         "such as 13800000000."

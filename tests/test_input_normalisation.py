@@ -124,7 +124,15 @@ def test_report_phone_stored_plain(noise, typed):
 
 
 @pytest.mark.parametrize(
-    "typed", ["138 1234 567", "+86 238-1234-5678", "+1 555 0100", "138x1234x5678"]
+    "typed",
+    [
+        "138 1234 567",
+        "+86 238-1234-5678",
+        "+1 555 0100",
+        "138x1234x5678",
+        # Arabic-Indic digits: Unicode digits, but not what a gateway takes.
+        "13٨٠٠١٣٨٠٠٠",
+    ],
 )
 def test_report_bad_phone_names_field_and_value(noise, typed):
     response = post_report(noise, reporter_phone=typed)

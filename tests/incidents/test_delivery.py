@@ -13,6 +13,7 @@ from django.core import mail
 from django.test import override_settings
 from django.utils import timezone
 
+from incidents import notifications
 from incidents.escalation import sweep
 from incidents.models import Notification, NotificationChannel
 from incidents.notifications import deliver_due
@@ -167,3 +168,25 @@ def test_escalation_withdraws_old_notice_but_tells_previous_assignee(office):
     previous = Notification.objects.get(key__contains=":previous:")
     assert previous.address == office.liu.phone
     assert previous.sent_at is not None
+
+
+def test_reassignment_during_delivery_stops_later_notice(office, monkeypatch):
+    first = office.ticket(DISPATCHED)
+    second = office.ticket(DISPATCHED)
+    sent_to: list[tuple[int, str]] = []
+    send = notifications._send
+
+    def slow_gateway(notification: Notification) -> None:
+        # Staff reassign the second ticket while the first SMS is on its way.
+        sent_to.append((notification.incident_id, notification.address))
+        if notification.incident_id == first.pk:
+            incident_reassign(
+                incident_id=second.pk, assignee_id=office.zhou.pk, actor=office.staff
+            )
+        send(notification)
+
+    monkeypatch.setattr(notifications, "_send", slow_gateway)
+    deliver_due(timezone.now() + LATER)
+
+    assert (first.pk, office.liu.phone) in sent_to
+    assert (second.pk, office.liu.phone) not in sent_to

@@ -61,6 +61,9 @@ def test_public_text_masks_email_addresses():
         "138.0013.8000",
         "１３８００１３８０００",
         "＋８６ １３８－００１３－８０００",
+        "１３８　００１３　８０００",
+        "138–0013–8000",
+        "138 - 0013 - 8000",
     ],
 )
 def test_public_text_masks_phone_spellings(written):

@@ -11,7 +11,7 @@ import pytest
 from django.utils import timezone
 
 from incidents.actors import Actor
-from incidents.escalation import sweep
+from incidents.escalation import SweepReport, release_from_inactive, sweep
 from incidents.models import EventKind, Incident, State
 from incidents.workflow import TransitionError, incident_release
 from members.actions import member_update
@@ -111,3 +111,33 @@ def test_sweep_with_only_releases_just_those_tickets(office):
     assert report.released == 1
     other.refresh_from_db()
     assert other.assignee_id == office.liu.pk
+
+
+def test_release_of_active_members_ticket_changes_nothing(office):
+    incident = office.ticket(DISPATCHED)
+
+    with pytest.raises(TransitionError) as caught:
+        incident_release(
+            incident_id=incident.pk,
+            assignee_id=office.liu.pk,
+            actor=Actor.system(),
+            reason="test",
+        )
+
+    assert "assignee" in caught.value.message_dict
+    incident.refresh_from_db()
+    assert (incident.state, incident.assignee_id) == (State.DISPATCHED, office.liu.pk)
+
+
+def test_release_without_inactive_members_costs_one_query(
+    office, django_assert_num_queries
+):
+    office.ticket(DISPATCHED)
+    office.ticket(ACCEPTED)
+    report = SweepReport()
+
+    # The inactive members only: no ticket is read while nobody left.
+    with django_assert_num_queries(1):
+        release_from_inactive(timezone.now(), report)
+
+    assert report.released == 0
