@@ -30,7 +30,7 @@ SUBTREE_RATIO_GOAL = 0.5
 DEMO_SECONDS_GOAL = 60.0
 REPORT_POST_RATIO_GOAL = 0.5
 TRACKING_RATIO_GOAL = 0.7
-# Routing p99 may be at most this multiple of the p99 of a no-op task's round trip.
+# Routing p99 may be at most this multiple of the no-op task's p99.
 ROUTING_P99_FACTOR_GOAL = 3.0
 # A sweep over many open tickets may take at most this multiple of the time
 # of a sweep over few, with the same number overdue.
@@ -480,7 +480,7 @@ def run_routing(site: BenchSite, arguments: argparse.Namespace, run: Run) -> Non
     try:
         start_workers(site)
         warmup = 5
-        noop, noop_to_run = measure_noop(arguments.noop_tasks, warmup=warmup)
+        round_trip, noop = measure_noop(arguments.noop_tasks, warmup=warmup)
         routing, from_insert = measure_routing(
             site, arguments.routing_tickets, warmup=warmup, seed=arguments.seed
         )
@@ -489,8 +489,9 @@ def run_routing(site: BenchSite, arguments: argparse.Namespace, run: Run) -> Non
         )
     finally:
         site.stop_workers()
-    # The first row is the reference of the table's ratios.
-    run.latencies = [noop, noop_to_run, routing, from_insert, assign_only]
+    # The first row is the reference of the table's ratios and of the goal:
+    # like the routing rows, it ends inside the task, not back in this process.
+    run.latencies = [noop, round_trip, routing, from_insert, assign_only]
     if routing.not_dispatched:
         run.note(
             f"routing sent {routing.not_dispatched} of {arguments.routing_tickets} "
@@ -500,7 +501,7 @@ def run_routing(site: BenchSite, arguments: argparse.Namespace, run: Run) -> Non
     measured = routing.percentile(0.99)
     run.goals.append(
         Goal(
-            "routing p99 against the no-op round trip's p99",
+            "routing p99 against the no-op task's p99",
             f"<= {ROUTING_P99_FACTOR_GOAL:.0f} x {noop.percentile(0.99) * 1000:.1f} ms",
             f"{measured * 1000:.1f} ms",
             bool(routing.seconds) and measured <= limit,
