@@ -83,9 +83,12 @@ def demo_data_create(*, seed: int, scale: float = 1.0) -> Counter[str]:
         _check_tree()
         transaction.on_commit(bump_directory_version)
 
-    logger.info(
-        "demo data created seed=%s scale=%s rows=%s", seed, scale, dict(created)
-    )
+    # Counters keep kinds with no new rows; a second run creates none.
+    new_rows = {kind: count for kind, count in created.items() if count}
+    if new_rows:
+        logger.info("demo data created seed=%s scale=%s rows=%s", seed, scale, new_rows)
+    else:
+        logger.info("demo data present seed=%s scale=%s; nothing created", seed, scale)
     return created
 
 
