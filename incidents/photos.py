@@ -107,6 +107,9 @@ def prepare_photo(
 def _encode(image: Image.Image, source_format: str) -> PreparedPhoto:
     # PNG stays PNG to keep screenshots sharp; photos become JPEG.
     output = io.BytesIO()
+    # Pillow writes what is left in ``info`` back into the file, such as a
+    # JPEG comment; of it, only a palette's transparency is image data.
+    image.info = {k: v for k, v in image.info.items() if k == "transparency"}
     if source_format == "PNG":
         if image.mode not in ("RGB", "RGBA", "L", "LA", "P"):
             image = image.convert("RGBA")

@@ -24,6 +24,32 @@ def test_mpo_photo_accepted_as_jpeg():
     assert (prepared.width, prepared.height) == (64, 48)
 
 
+def test_jpeg_comment_is_dropped():
+    data = io.BytesIO()
+    Image.new("RGB", (64, 48), "red").save(
+        data, format="JPEG", comment=b"owner: Li Na 13812345678"
+    )
+    assert b"Li Na" in data.getvalue()
+    data.seek(0)
+
+    prepared = prepare_photo(data, name="camera.jpg")
+
+    assert b"Li Na" not in prepared.content
+    assert "comment" not in Image.open(io.BytesIO(prepared.content)).info
+
+
+def test_palette_png_keeps_its_transparency():
+    image = Image.new("P", (8, 8), 0)
+    image.putpalette([255, 0, 0, 0, 0, 255] + [0] * 762)
+    data = io.BytesIO()
+    image.save(data, format="PNG", transparency=0)
+    data.seek(0)
+
+    prepared = prepare_photo(data, name="icon.png")
+
+    assert Image.open(io.BytesIO(prepared.content)).info.get("transparency") == 0
+
+
 def test_decompression_bomb_names_pixel_limit():
     data = io.BytesIO()
     Image.new("1", (20000, 20000)).save(data, format="PNG")
