@@ -5,6 +5,7 @@ import logging
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import override
@@ -69,7 +70,14 @@ def _remind(now, offset: int, which: str, field: str, states) -> int:
             # serve this query.
             is_supervised=False,
             **{f"{field}__gt": now, f"{field}__lte": window_end},
-        ).select_related("category", "assignee__user", "grid")
+        )
+        # A reminder due before the dispatch would arrive with the dispatch
+        # notice, as a 60-minute one for a 30-minute deadline. Nearer
+        # reminders still go.
+        .filter(
+            **{f"{field}__gt": F("dispatched_at") + datetime.timedelta(minutes=offset)}
+        )
+        .select_related("category", "assignee__user", "grid")
     )
     if not incidents:
         return 0

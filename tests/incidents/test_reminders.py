@@ -15,7 +15,8 @@ MINUTE = datetime.timedelta(minutes=1)
 
 @pytest.fixture
 def office(db, settings) -> Office:
-    settings.WESTGARDEN_REMINDER_MINUTES = [60, 15]
+    # Both offsets fall after dispatch for the 60-minute accept deadline.
+    settings.WESTGARDEN_REMINDER_MINUTES = [40, 15]
     return build_office()
 
 
@@ -38,7 +39,7 @@ def test_reminder_once_per_offset(office):
     assert again.reminded == 0
     keys = reminder_keys()
     assert len(keys) == 1
-    assert keys[0].startswith(f"remind:accept:60:{incident.pk}:")
+    assert keys[0].startswith(f"remind:accept:40:{incident.pk}:")
     reminder = Notification.objects.get(key=keys[0])
     # Liu Yang has no login, so the reminder goes out by SMS.
     assert reminder.channel == NotificationChannel.SMS
@@ -54,7 +55,7 @@ def test_second_reminder_at_smaller_offset(office):
     later = sweep(now=deadline - 10 * MINUTE)
 
     assert later.reminded == 1
-    assert [key.split(":")[2] for key in reminder_keys()] == ["15", "60"]
+    assert [key.split(":")[2] for key in reminder_keys()] == ["15", "40"]
 
 
 def test_accepted_ticket_reminded_of_resolve_only(office):
@@ -66,10 +67,25 @@ def test_accepted_ticket_reminded_of_resolve_only(office):
     assert all(key.startswith("remind:resolve:") for key in reminder_keys())
 
 
+def test_no_reminder_due_before_dispatch(office, settings):
+    # A 60-minute reminder for a 60-minute deadline would come with the
+    # dispatch notice; only the 15-minute one goes.
+    settings.WESTGARDEN_REMINDER_MINUTES = [60, 15]
+    incident = office.ticket(DISPATCHED)
+    deadline = incident.accept_deadline
+
+    first = sweep(now=incident.dispatched_at + MINUTE)
+    later = sweep(now=deadline - 10 * MINUTE)
+
+    assert first.reminded == 0
+    assert later.reminded == 1
+    assert [key.split(":")[2] for key in reminder_keys()] == ["15"]
+
+
 def test_no_reminder_outside_window(office):
     incident = office.ticket(DISPATCHED)
 
-    report = sweep(now=incident.accept_deadline - 61 * MINUTE)
+    report = sweep(now=incident.accept_deadline - 41 * MINUTE)
 
     assert report.reminded == 0
     assert reminder_keys() == []
