@@ -13,6 +13,7 @@ form and every request whose tracking code finds nothing.
 
 import functools
 import logging
+from collections.abc import Callable
 from typing import Any, cast
 
 from django.conf import settings
@@ -34,7 +35,7 @@ from django.utils import translation
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 from django_ratelimit.core import get_usage
 
 from incidents.actors import Actor
@@ -387,14 +388,14 @@ def _ticket_page(
         "original": _original_progress(incident) if state == State.DUPLICATE else None,
         # Sent back, escalated past the total grid or taken from an inactive
         # member: the state reads "submitted" again, and the history shows no
-        # public reason, so the page says what is going on.
+        # public reason, so the page shows a notice instead.
         "passed_on": state == State.SUBMITTED and incident.dispatched_at is not None,
     }
     return render(request, "public/ticket.html", context)
 
 
 def _original_progress(incident: Incident) -> dict[str, Any] | None:
-    """Return what a duplicate's page shows of its original: progress and answer.
+    """Return what a duplicate's page shows of its original: state and reply.
 
     The original's code stays hidden: whoever holds a code may add to that
     ticket, rate it and reopen it, which only its own reporter should do.
@@ -464,8 +465,26 @@ def _run_action(
     return _ticket_page(request, incident or found, bound={name: form})
 
 
+def _post_or_ticket_page(
+    view: Callable[[HttpRequest, str], HttpResponse],
+) -> Callable[[HttpRequest, str], HttpResponse]:
+    """Let a GET of an action URL lead to the ticket page instead of a 405.
+
+    After a form error the browser shows the action URL, and switching the
+    language there, or reloading, sends a GET to it.
+    """
+
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest, code: str) -> HttpResponse:
+        if request.method == "GET":
+            return redirect("public:track-detail", code=code)
+        return view(request, code)
+
+    return require_http_methods(["GET", "POST"])(wrapped)
+
+
 @never_cache
-@require_POST
+@_post_or_ticket_page
 def track_add_info(request: HttpRequest, code: str) -> HttpResponse:
     return _run_action(
         request,
@@ -482,7 +501,7 @@ def track_add_info(request: HttpRequest, code: str) -> HttpResponse:
 
 
 @never_cache
-@require_POST
+@_post_or_ticket_page
 def track_rate(request: HttpRequest, code: str) -> HttpResponse:
     return _run_action(
         request,
@@ -499,7 +518,7 @@ def track_rate(request: HttpRequest, code: str) -> HttpResponse:
 
 
 @never_cache
-@require_POST
+@_post_or_ticket_page
 def track_reopen(request: HttpRequest, code: str) -> HttpResponse:
     return _run_action(
         request,

@@ -511,6 +511,19 @@ def test_duplicate_of_a_duplicate_follows_the_last_original(
     assert first.duplicate_of_id == final.pk
 
 
+@pytest.mark.parametrize("action", ["info", "rate", "reopen"])
+def test_action_url_get_leads_to_ticket_page(client, ticket, action):
+    # After a form error the address bar shows the action URL; a language
+    # switch or a reload then sends a GET to it.
+    response = client.get(f"{page_url(ticket)}{action}/")
+
+    assert response.status_code == 302
+    assert response.url == page_url(ticket)
+    assert not IncidentEvent.objects.filter(
+        incident=ticket, kind__in=[EventKind.INFO, EventKind.RATED, EventKind.REOPENED]
+    ).exists()
+
+
 def test_sent_back_ticket_page_says_it_is_passed_on(client, ticket, wang_fang):
     fresh = client.get(page_url(ticket)).content.decode()
     incident_send_back(
