@@ -74,7 +74,7 @@ class OverflowCheckedChangeList(ChangeList):
     Django 5.2 still sends such a value to the database in foreign key and
     ``__in`` lookups such as ``?assignee=99999999999999999999999``, where
     SQLite's driver raises OverflowError and PostgreSQL finds nothing.
-    Checking the query string first answers the same on both.
+    Checking the query string first gives the same result on both.
     """
 
     def get_results(self, request: HttpRequest) -> None:
@@ -87,10 +87,35 @@ class OverflowCheckedChangeList(ChangeList):
 
 
 class OverflowCheckedAdminMixin:
-    """ModelAdmin mixin whose changelist redirects an out-of-range id to ``?e=1``."""
+    """ModelAdmin mixin that handles out-of-range ids without a server error.
+
+    The changelist redirects them to ``?e=1``; a bulk action on them changes
+    nothing and shows Django's own message for an empty selection.
+    """
 
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
         return OverflowCheckedChangeList
+
+    def response_action(
+        self, request: HttpRequest, queryset: QuerySet
+    ) -> HttpResponse | None:
+        selected = request.POST.getlist(helpers.ACTION_CHECKBOX_NAME)
+        if all(_is_id(value) for value in selected):
+            return super().response_action(request, queryset)  # type: ignore[misc]
+
+        self.message_user(  # type: ignore[attr-defined]
+            request,
+            _(
+                "Items must be selected in order to perform actions on them. No "
+                "items have been changed."
+            ),
+            messages.WARNING,
+        )
+        return HttpResponseRedirect(request.get_full_path())
+
+
+def _is_id(value: str) -> bool:
+    return value.isdecimal() and 1 <= int(value) <= MAX_ID
 
 
 class ActionRejected(Exception):

@@ -173,3 +173,26 @@ def test_staff_entry_odd_digits_name_field(world: World, staff, field, value):
     assert response.status_code == 200
     assert field in response.context["form"].errors
     assert not Incident.objects.exists()
+
+
+@pytest.mark.parametrize("selected", [TOO_LARGE, "abc", "0"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        CHANGELIST,
+        reverse("admin:members_member_changelist"),
+        reverse("admin:grids_grid_changelist"),
+        reverse("admin:grids_place_changelist"),
+    ],
+)
+def test_bulk_action_on_bad_id_changes_nothing(world: World, staff, url, selected):
+    before = Incident.objects.order_by("pk").values_list("pk", "state")
+
+    response = staff.post(
+        url, {"action": "delete_selected", "_selected_action": [selected]}
+    )
+
+    assert response.status_code == 302
+    assert list(Incident.objects.order_by("pk").values_list("pk", "state")) == list(
+        before
+    )
