@@ -10,8 +10,8 @@ from PIL import Image
 from playwright.sync_api import expect
 
 from incidents.actors import Actor
-from incidents.models import Category, Incident, Rating, State
-from incidents.workflow import incident_accept, incident_resolve
+from incidents.models import Category, Channel, Incident, Rating, State
+from incidents.workflow import incident_accept, incident_resolve, incident_submit
 from members.models import Role
 from tests.browser.conftest import PHONE
 from tests.factories import make_assignment, make_member, make_place
@@ -126,3 +126,23 @@ def test_report_without_javascript_by_place_code(chromium, live_server, neighbou
         expect(page.locator("#ticket-code")).to_have_text(incident.display_code)
     finally:
         context.close()
+
+
+def test_long_unbroken_text_wraps_on_phone(page, neighbourhood):
+    address = "https://example.com/" + "a" * 160
+    incident = incident_submit(
+        category_id=neighbourhood["category"].pk,
+        place_id=neighbourhood["place"].pk,
+        subject="Noise" + "x" * 120,
+        description=f"投诉链接 {address}",
+        channel=Channel.PUBLIC_FORM,
+        actor=Actor.resident(),
+    )
+
+    page.goto(f"/track/{incident.display_code}/")
+
+    expect(page.locator("#ticket-description")).to_contain_text(address)
+    assert (
+        page.evaluate("document.documentElement.scrollWidth")
+        <= PHONE["viewport"]["width"]
+    )
