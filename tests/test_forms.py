@@ -78,6 +78,30 @@ def test_member_login_limited_per_username(client, db, settings):
 
     assert response.status_code == 429
     assert "Retry-After" in response
+    assert response.context["login_name"] is True
+
+
+def test_successful_logins_do_not_count(client, db, settings):
+    from django.contrib.auth import get_user_model
+
+    settings.WESTGARDEN_LOGIN_RATE = "2/10m"
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    get_user_model().objects.create_user(username="wang", password="right-password")
+    for _ in range(3):
+        response = client.post(
+            "/m/login/", {"username": "wang", "password": "right-password"}
+        )
+        assert response.status_code == 302
+        client.logout()
+
+    # Two failures reach the limit; the third attempt waits.
+    for _ in range(2):
+        client.post("/m/login/", {"username": "wang", "password": "wrong"})
+    response = client.post(
+        "/m/login/", {"username": "wang", "password": "right-password"}
+    )
+
+    assert response.status_code == 429
 
 
 def test_admin_login_limited_per_address(client, db, settings):

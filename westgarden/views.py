@@ -35,50 +35,81 @@ def healthz(request: HttpRequest) -> HttpResponse:
     return HttpResponse("ok", content_type="text/plain")
 
 
-def rate_limited_page(request: HttpRequest, wait_seconds: int) -> HttpResponse:
-    """Return the 429 page, with Retry-After set to ``wait_seconds``."""
+def rate_limited_page(
+    request: HttpRequest, wait_seconds: int, *, login_name: bool = False
+) -> HttpResponse:
+    """Return the 429 page, with Retry-After set to ``wait_seconds``.
+
+    With ``login_name``, the page names the login name typed, not the
+    network, as what reached the limit.
+    """
     response = render(
         request,
         "public/rate_limited.html",
-        {"wait_minutes": (wait_seconds + 59) // 60},
+        {"wait_minutes": (wait_seconds + 59) // 60, "login_name": login_name},
         status=429,
     )
     response["Retry-After"] = str(wait_seconds)
     return response
 
 
-def _login_attempts_used_up(request: HttpRequest) -> int | None:
-    """Count a login POST; return the seconds to wait if it is over a limit.
+# One count per client IP and one per login name typed.
+LOGIN_KEYS = ("ip", "post:username")
 
-    One count per client IP and one per username typed, both in the same
-    group and at WESTGARDEN_LOGIN_RATE.
-    """
-    if request.method != "POST":
-        return None
-    rate = settings.WESTGARDEN_LOGIN_RATE
-    for key in ("ip", "post:username"):
+
+def _failed_logins_over_limit(request: HttpRequest) -> tuple[str, int] | None:
+    """Return the key over WESTGARDEN_LOGIN_RATE and the seconds to wait, or None."""
+    for key in LOGIN_KEYS:
         usage = get_usage(
-            request, group=LOGIN_GROUP, key=key, rate=rate, increment=True
+            request,
+            group=LOGIN_GROUP,
+            key=key,
+            rate=settings.WESTGARDEN_LOGIN_RATE,
+            increment=False,
         )
-        if usage is not None and usage["should_limit"]:
-            logger.warning("login rate limit reached key=%s", key.split(":")[0])
-            return max(int(usage["time_left"]), 1)
+        if usage is not None and usage["count"] >= usage["limit"]:
+            return key, max(int(usage["time_left"]), 1)
     return None
+
+
+def _count_failed_login(request: HttpRequest) -> None:
+    for key in LOGIN_KEYS:
+        get_usage(
+            request,
+            group=LOGIN_GROUP,
+            key=key,
+            rate=settings.WESTGARDEN_LOGIN_RATE,
+            increment=True,
+        )
 
 
 LoginView = Callable[..., HttpResponseBase]
 
 
 def rate_limited_login(view: LoginView) -> LoginView:
-    """Wrap a login view so that guessing passwords hits a limit (HTTP 429)."""
+    """Wrap a login view so that guessing passwords hits a limit (HTTP 429).
+
+    Only failed attempts count, so that a member who signs in often is never
+    locked out by their own successes.
+    """
 
     def wrapped(
         request: HttpRequest, *args: object, **kwargs: object
     ) -> HttpResponseBase:
-        wait_seconds = _login_attempts_used_up(request)
-        if wait_seconds is None:
+        if request.method != "POST":
             return view(request, *args, **kwargs)
-        return rate_limited_page(request, wait_seconds)
+
+        over = _failed_logins_over_limit(request)
+        if over is not None:
+            key, wait_seconds = over
+            logger.warning("login rate limit reached key=%s", key.split(":")[0])
+            return rate_limited_page(request, wait_seconds, login_name=key != "ip")
+
+        response = view(request, *args, **kwargs)
+        # A successful login redirects; a failed one shows the form again.
+        if response.status_code != 302:
+            _count_failed_login(request)
+        return response
 
     return wrapped
 
