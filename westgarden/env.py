@@ -158,15 +158,18 @@ def cache_config(name: str) -> dict:
     )
 
 
-def email_config(name: str) -> dict[str, object]:
+def email_config(name: str, mail_folder: Path) -> dict[str, object]:
     """Return the EMAIL_* settings from a URL such as smtp+tls://user:pw@host:587.
 
-    Without the variable, mail goes to the console so that nothing leaves the
-    machine by accident.
+    Without the variable, each message is written to a file in
+    ``mail_folder``, so that nothing leaves the machine by accident and no
+    reporter's address or tracking code lands in a process's log, as it
+    would with console://. file:///some/folder names another folder.
     """
-    raw = os.environ.get(name, "console://")
+    raw = os.environ.get(name, "file://")
     parts = urlsplit(raw)
     backends = {
+        "file": "django.core.mail.backends.filebased.EmailBackend",
         "console": "django.core.mail.backends.console.EmailBackend",
         "locmem": "django.core.mail.backends.locmem.EmailBackend",
         "smtp": "django.core.mail.backends.smtp.EmailBackend",
@@ -175,11 +178,13 @@ def email_config(name: str) -> dict[str, object]:
     }
     if parts.scheme not in backends:
         raise ImproperlyConfigured(
-            f"{name} scheme {parts.scheme!r} is not supported; "
-            "use console://, locmem://, smtp://, smtp+tls:// or smtp+ssl://."
+            f"{name} scheme {parts.scheme!r} is not supported; use file://, "
+            "console://, locmem://, smtp://, smtp+tls:// or smtp+ssl://."
         )
 
     config: dict[str, object] = {"EMAIL_BACKEND": backends[parts.scheme]}
+    if parts.scheme == "file":
+        config["EMAIL_FILE_PATH"] = str(Path(parts.path) if parts.path else mail_folder)
     if parts.scheme.startswith("smtp"):
         try:
             port = parts.port or 25

@@ -127,7 +127,7 @@ STORAGES = {
     },
 }
 
-globals().update(email_config("EMAIL_URL"))
+globals().update(email_config("EMAIL_URL", VAR_DIR / "mail"))
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "westgarden@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
