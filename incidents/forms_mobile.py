@@ -149,7 +149,9 @@ class CommentForm(NamedRequiredMixin, forms.Form):
             (PUBLIC, _("Reply to the reporter (public)")),
             (INTERNAL, _("Internal note (staff and grid members only)")),
         ],
-        initial=PUBLIC,
+        # A note meant for colleagues must never reach the resident because
+        # the member did not change the choice.
+        initial=INTERNAL,
         widget=forms.RadioSelect,
     )
     photos = MultiplePhotoField(label=_("Photos"))

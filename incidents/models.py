@@ -285,6 +285,15 @@ class Incident(models.Model):
     def is_open(self) -> bool:
         return self.state in OPEN_STATES
 
+    @property
+    def subject_repeats_description(self) -> bool:
+        """Return True if the subject is the start of the description.
+
+        The workflow makes the subject from the description's first words,
+        on one line, when none was typed; pages then show only the description.
+        """
+        return " ".join(self.description.split()).startswith(self.subject)
+
 
 class EventKind(models.TextChoices):
     SUBMITTED = "submitted", _("submitted")
@@ -462,7 +471,11 @@ class Rating(models.Model):
         indexes = [models.Index(fields=["grid", "value"], name="rating_grid_value")]
 
     def __str__(self) -> str:
-        return f"{self.incident_id} {self.value}"
+        # Shown as the row's title in the ticket's ratings list in the admin.
+        return _("%(value)s, round %(round)s") % {
+            "value": self.get_value_display(),
+            "round": self.round,
+        }
 
 
 class CalendarDay(models.Model):

@@ -370,8 +370,7 @@ def _ticket_page(
         "incident": incident,
         "code": incident.display_code,
         "description": mask_mobile_numbers(incident.description),
-        # The workflow fills an empty subject with the description's start.
-        "show_subject": not incident.description.startswith(incident.subject),
+        "show_subject": not incident.subject_repeats_description,
         "reply": mask_mobile_numbers(incident.reply),
         "show_reply": bool(incident.reply) and state in (State.RESOLVED, State.CLOSED),
         "reject_reason": mask_mobile_numbers(incident.reject_reason),
@@ -528,7 +527,7 @@ def track_reopen(request: HttpRequest, code: str) -> HttpResponse:
         lambda incident, form: incident_reopen(
             incident_id=incident.pk, note=form.cleaned_data["note"]
         ),
-        _("The ticket was reopened and goes back to the grid member."),
+        _("The ticket was reopened and is being handled again."),
     )
 
 

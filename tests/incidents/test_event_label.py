@@ -5,7 +5,13 @@ import datetime
 from django.urls import reverse
 from django.utils import translation
 
-from incidents.models import EventKind, IncidentEvent, Notification
+from incidents.models import (
+    EventKind,
+    IncidentEvent,
+    Notification,
+    Rating,
+    RatingValue,
+)
 from tests.incidents.personas import World, world_fixture  # noqa: F401
 
 # 06:30 UTC is 14:30 in Asia/Shanghai, the project's TIME_ZONE.
@@ -72,3 +78,10 @@ def test_notification_page_event_reads_as_label(world: World):
     assert response.status_code == 200
     assert "dispatched at " in html
     assert f"{notification.incident_id} dispatched" not in html
+
+
+def test_rating_str_reads_as_value_and_round():
+    rating = Rating(value=RatingValue.DISSATISFIED, round=2)
+
+    with translation.override("en"):
+        assert str(rating) == "dissatisfied, round 2"

@@ -1,6 +1,7 @@
 """The mobile ticket page and every action on it, each through a POST."""
 
 import io
+import re
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -89,6 +90,31 @@ def test_ticket_page_shows_name_when_allowed(world: World):
     assert "刘先生" in html
     assert "13812345678" not in html
     assert "138****5678" in html
+
+
+def test_ticket_page_without_name_does_not_claim_it_hidden(world: World):
+    incident = world.ticket(world.place_a, world.wang, description="楼道灯\n坏了三天")
+
+    html = (
+        world.wang.client()
+        .get(url("ticket", incident), HTTP_ACCEPT_LANGUAGE="en")
+        .content.decode()
+    )
+
+    assert 'id="ticket-reporter">—' in html
+    assert "name hidden" not in html
+    # The subject was made from the description, so it is not shown twice.
+    assert "<h2>楼道灯 坏了三天</h2>" not in html
+    assert incident.subject_repeats_description
+
+
+def test_ticket_page_shows_typed_subject(world: World):
+    incident = world.ticket(world.place_a, world.wang)
+    Incident.objects.filter(pk=incident.pk).update(subject="楼道照明")
+
+    html = world.wang.client().get(url("ticket", incident)).content.decode()
+
+    assert "<h2>楼道照明</h2>" in html
 
 
 def test_ticket_page_shows_internal_notes(world: World, assigned: Incident):
@@ -466,3 +492,11 @@ def test_photo_resident_redirected_to_login(client, world: World, assigned, medi
     response = client.get(reverse("mobile:photo", args=[assigned.tracking_code, 1]))
 
     assert response.status_code == 302
+
+
+def test_comment_form_starts_as_internal_note(world: World, assigned: Incident):
+    body = world.wang.client().get(url("ticket", assigned)).content.decode()
+
+    checked = re.search(r'<input[^>]*name="comment-visibility"[^>]*checked[^>]*>', body)
+    assert checked is not None
+    assert 'value="internal"' in checked.group(0)
