@@ -276,7 +276,13 @@ def _build_incident(
     category = Category.objects.filter(pk=category_id, is_active=True).first()
     if category is None:
         raise ValidationError(
-            {"category": _("Category %(id)s does not exist.") % {"id": category_id}}
+            {
+                "category": _(
+                    "Category %(id)s does not exist or is no longer in use; "
+                    "choose another."
+                )
+                % {"id": category_id}
+            }
         )
     if channel in PUBLIC_CHANNELS and not category.is_public:
         raise ValidationError(
@@ -897,6 +903,10 @@ def incident_reopen(*, incident_id: int, note: str = "") -> Incident:
             incident.state = State.SUBMITTED
             incident.needs_triage = True
             incident.assignee = None
+            # The first round's deadlines would mark it overdue in triage.
+            incident.accept_deadline = None
+            incident.resolve_deadline = None
+            incident.accepted_at = None
         else:
             now = timezone.now()
             incident.state = State.DISPATCHED

@@ -443,6 +443,8 @@ def test_reopen_with_inactive_assignee_goes_to_triage(office):
     assert reopened.state == State.SUBMITTED
     assert reopened.needs_triage is True
     assert reopened.assignee is None
+    # Staff set new deadlines when they assign it; the old ones are past.
+    assert (reopened.accept_deadline, reopened.resolve_deadline) == (None, None)
 
 
 def test_rating_records_grid(office):
