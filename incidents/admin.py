@@ -56,11 +56,14 @@ from incidents.models import (
     normalize_tracking_code,
 )
 from incidents.views_mobile import photo_response
-from members.models import RoleCode, mask_phone
+from members.models import RoleCode, mask_phone, normalize_mobile_number
 from westgarden.forms import NamedRequiredAdminMixin
 
 # A tracking code as staff type it: ten letters and digits, maybe with the dash.
 TRACKING_CODE_INPUT = re.compile(r"[A-Za-z0-9]{5}-?[A-Za-z0-9]{5}")
+# The first group of a code, or a little more, as read out on the phone.
+CODE_START_INPUT = re.compile(r"[A-Za-z0-9]{4,9}-?")
+MOBILE_NUMBER_INPUT = re.compile(r"1[3-9][0-9]{9}")
 
 # Holidays and make-up working days ------------------------------------------
 
@@ -406,10 +409,29 @@ class IncidentAdmin(
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Incident], search_term: str
     ) -> tuple[QuerySet[Incident], bool]:
-        # Staff type the code as it is printed, "ABCDE-FGHJK", or read out.
-        if TRACKING_CODE_INPUT.fullmatch(search_term.strip()):
-            search_term = normalize_tracking_code(search_term)
-        return super().get_search_results(request, queryset, search_term)
+        """Find tickets by code, the start of a code, subject or reporter's phone.
+
+        Callers read out the code as printed, "ABCDE-FGHJK", or only its first
+        group, and often give their phone number instead. Staff may see it.
+        """
+        term = search_term.strip()
+        if TRACKING_CODE_INPUT.fullmatch(term):
+            return super().get_search_results(
+                request, queryset, normalize_tracking_code(term)
+            )
+
+        results, may_have_duplicates = super().get_search_results(
+            request, queryset, term
+        )
+        extra = Q()
+        if CODE_START_INPUT.fullmatch(term):
+            extra |= Q(tracking_code__startswith=normalize_tracking_code(term))
+        phone = normalize_mobile_number(term)
+        if MOBILE_NUMBER_INPUT.fullmatch(phone):
+            extra |= Q(reporter_phone=phone)
+        if extra:
+            results = results | queryset.filter(extra)
+        return results, may_have_duplicates
 
     # Permissions: read-only rows, changes only through the workflow.
 
@@ -702,6 +724,17 @@ class CategoryAdmin(
         ),
         (_("Residents"), {"fields": ["is_public"]}),
     ]
+
+    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name == "is_urgent" and field is not None:
+            # Empty inherits; Django's own label for it is "Unknown".
+            field.widget.choices = [
+                ("unknown", _("Same as the parent category")),
+                ("true", _("Yes")),
+                ("false", _("No")),
+            ]
+        return field
 
     def save_model(
         self, request: HttpRequest, obj: Category, form: ModelForm, change: bool

@@ -79,6 +79,15 @@ def test_category_list_query_count_constant(
     assert response.status_code == 200
 
 
+def test_category_urgent_choice_says_it_inherits(world: World):
+    response = world.staff.client().get(
+        reverse("admin:incidents_category_add"), HTTP_ACCEPT_LANGUAGE="en"
+    )
+
+    html = response.content.decode()
+    assert '<option value="unknown" selected>Same as the parent category</option>' in html
+
+
 def test_category_add_through_admin(world: World, category_tree):
     response = world.staff.client().post(
         reverse("admin:incidents_category_add"),

@@ -162,6 +162,26 @@ def test_changelist_search_by_subject(world: World, staff):
     assert listed(staff.get(CHANGELIST, {"q": "路灯"})) == {lamp}
 
 
+def test_changelist_search_by_first_group_of_code(world: World, staff):
+    incident = world.ticket(world.place_a)
+    other = world.ticket(world.place_a)
+    while other.tracking_code[:5] == incident.tracking_code[:5]:
+        other = world.ticket(world.place_a)
+
+    response = staff.get(CHANGELIST, {"q": incident.display_code[:6].lower()})
+
+    assert listed(response) == {incident}
+
+
+def test_changelist_search_by_reporter_phone_as_typed(world: World, staff):
+    caller = world.ticket(world.place_a, reporter_phone="13812345678")
+    world.ticket(world.place_a, reporter_phone="13900000000")
+
+    response = staff.get(CHANGELIST, {"q": "138-1234-5678"})
+
+    assert listed(response) == {caller}
+
+
 # Change page -------------------------------------------------------------------
 
 
