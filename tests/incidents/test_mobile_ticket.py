@@ -438,6 +438,8 @@ def test_reassign_closed_ticket_changes_nothing(world: World, assigned: Incident
 
     assert response.status_code == 200
     assert response.context["forms"]["reassign"].non_field_errors()
+    # The card is hidden for a closed ticket, but the error must still show.
+    assert 'id="action-reassign"' in response.content.decode()
     assigned.refresh_from_db()
     assert assigned.assignee == world.wang.member
     assert assigned.state == State.CLOSED
