@@ -33,10 +33,11 @@ CATEGORIES_VERSION_KEY = "incidents:categories-version"
 # With or without +86, 0086 or 86 in front, with spaces, dashes or dots between
 # the groups, and in the full-width digits of Chinese phone keyboards.
 # What people type between the groups: spaces (the ideographic one too),
-# dots, hyphens and dashes, alone or as " - ".
-_SEPARATOR = r"[\s.\-．－\u2010-\u2015]{0,3}"
+# dots, hyphens, dashes, underscores and slashes, alone or as " - ", and
+# brackets around the first group.
+_SEPARATOR = r"[\s.\-．－\u2010-\u2015_/／()（）]{0,3}"
 MOBILE_NUMBER = re.compile(
-    rf"(?<!\d)(?:(?:\+|＋|00|００)?[8８][6６]{_SEPARATOR})?"
+    rf"(?<!\d)(?:(?:\+|＋|00|００)?[8８][6６]{_SEPARATOR})?[(（]?"
     rf"([1１][3-9３-９]\d){_SEPARATOR}(\d{{4}}){_SEPARATOR}(\d{{4}})(?!\d)"
 )
 

@@ -90,6 +90,10 @@ def test_public_text_masks_email_addresses():
         "１３８　００１３　８０００",
         "138–0013–8000",
         "138 - 0013 - 8000",
+        "138_0013_8000",
+        "138/0013/8000",
+        "(138)00138000",
+        "（138）0013-8000",
     ],
 )
 def test_public_text_masks_phone_spellings(written):
