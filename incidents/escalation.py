@@ -392,16 +392,16 @@ def release_from_inactive(
     inactive = list(Member.objects.filter(is_active=False).values_list("pk", flat=True))
     if not inactive:
         return
-    held = Incident.objects.filter(
+    assigned_to_inactive = Incident.objects.filter(
         state__in=[State.DISPATCHED, State.ACCEPTED], assignee_id__in=inactive
     )
     rows = list(
-        _scoped(held, only)
+        _scoped(assigned_to_inactive, only)
         .order_by("pk")
         .values_list("pk", "assignee_id", "assignee__name")[:BATCH_SIZE]
     )
+    reason = _("%(member)s is no longer active; the ticket goes back to routing.")
     for incident_id, assignee_id, name in rows:
-        reason = _("%(member)s is no longer active; the ticket goes back to routing.")
         try:
             incident_release(
                 incident_id=incident_id,

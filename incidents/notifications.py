@@ -384,21 +384,24 @@ def _send(notification: Notification) -> None:
         get_sms_backend().send(notification.address, f"{notification.subject}")
 
 
+# A message not addressed to the assignee, or to the member who is still the assignee.
+STILL_ADDRESSED = Q(for_assignee__isnull=True) | Q(for_assignee=F("incident__assignee"))
+
+
 def withdraw_reassigned(now: datetime.datetime) -> int:
     """Delete due, unsent messages to a ticket's former assignee; return how many.
 
     A notice that waited for working hours, or a reminder, would otherwise
-    reach a member who no longer holds the ticket. The in-app inbox row
-    stays, as a record of what the member was told at the time.
+    reach a member who is no longer the ticket's assignee. The in-app inbox row
+    stays as a record of the notice that the member received.
     """
     withdrawn = (
         Notification.objects.filter(
             ~Q(channel=NotificationChannel.INBOX),
             sent_at__isnull=True,
             due_at__lte=now,
-            for_assignee__isnull=False,
         )
-        .exclude(for_assignee=F("incident__assignee"))
+        .exclude(STILL_ADDRESSED)
         .delete()[0]
     )
     if withdrawn:
@@ -432,9 +435,7 @@ def deliver_due(now: datetime.datetime | None = None) -> int:
         # rows were being sent must still stop a message to the old one.
         claimed = (
             Notification.objects.filter(pk=notification_id, sent_at__isnull=True)
-            .filter(
-                Q(for_assignee__isnull=True) | Q(for_assignee=F("incident__assignee"))
-            )
+            .filter(STILL_ADDRESSED)
             .update(sent_at=now, attempts=F("attempts") + 1)
         )
         if not claimed:

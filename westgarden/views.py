@@ -2,6 +2,7 @@
 
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import views as auth_views
@@ -57,30 +58,29 @@ def rate_limited_page(
 LOGIN_KEYS = ("ip", "post:username")
 
 
+def _login_usage(request: HttpRequest, *, increment: bool) -> list[tuple[str, Any]]:
+    """Return each login key with its usage of WESTGARDEN_LOGIN_RATE."""
+    return [
+        (
+            key,
+            get_usage(
+                request,
+                group=LOGIN_GROUP,
+                key=key,
+                rate=settings.WESTGARDEN_LOGIN_RATE,
+                increment=increment,
+            ),
+        )
+        for key in LOGIN_KEYS
+    ]
+
+
 def _failed_logins_over_limit(request: HttpRequest) -> tuple[str, int] | None:
     """Return the key over WESTGARDEN_LOGIN_RATE and the seconds to wait, or None."""
-    for key in LOGIN_KEYS:
-        usage = get_usage(
-            request,
-            group=LOGIN_GROUP,
-            key=key,
-            rate=settings.WESTGARDEN_LOGIN_RATE,
-            increment=False,
-        )
+    for key, usage in _login_usage(request, increment=False):
         if usage is not None and usage["count"] >= usage["limit"]:
             return key, max(int(usage["time_left"]), 1)
     return None
-
-
-def _count_failed_login(request: HttpRequest) -> None:
-    for key in LOGIN_KEYS:
-        get_usage(
-            request,
-            group=LOGIN_GROUP,
-            key=key,
-            rate=settings.WESTGARDEN_LOGIN_RATE,
-            increment=True,
-        )
 
 
 LoginView = Callable[..., HttpResponseBase]
@@ -108,7 +108,7 @@ def rate_limited_login(view: LoginView) -> LoginView:
         response = view(request, *args, **kwargs)
         # A successful login redirects; a failed one shows the form again.
         if response.status_code != 302:
-            _count_failed_login(request)
+            _login_usage(request, increment=True)
         return response
 
     return wrapped
