@@ -70,8 +70,8 @@ def _executed_at(client: redis.Redis, key: str, timeout: float) -> float | None:
 def _run_noop(client: redis.Redis, timeout: float) -> tuple[float, float]:
     """Queue one no-op task and return seconds to its execution and back.
 
-    The first is from queueing until the task runs; the second, the round
-    trip, lasts until this process has the task's answer.
+    The first is from queueing until the task runs. The second, the round
+    trip, lasts until this process has read the time that the task pushed.
     """
     key = _new_key()
     queued = time.time()

@@ -32,9 +32,8 @@ CATEGORIES_VERSION_KEY = "incidents:categories-version"
 # A mainland mobile number, also written in groups as 138 0000 0000.
 # With or without +86, 0086 or 86 in front, with spaces, dashes or dots between
 # the groups, and in the full-width digits of Chinese phone keyboards.
-# What people type between the groups: spaces (the ideographic one too),
-# dots, hyphens, dashes, underscores and slashes, alone or as " - ", and
-# brackets around the first group.
+# Separators typed between the groups: spaces (the ideographic one too), dots,
+# hyphens, dashes, underscores and slashes, alone or as " - ", and brackets.
 _SEPARATOR = r"[\s.\-．－\u2010-\u2015_/／()（）]{0,3}"
 MOBILE_NUMBER = re.compile(
     rf"(?<!\d)(?:(?:\+|＋|00|００)?[8８][6６]{_SEPARATOR})?[(（]?"

@@ -396,8 +396,8 @@ def _ticket_page(
 def _original_progress(incident: Incident) -> dict[str, Any] | None:
     """Return what a duplicate's page shows of its original: state and reply.
 
-    The original's code stays hidden: whoever holds a code may add to that
-    ticket, rate it and reopen it, which only its own reporter should do.
+    The original's code stays hidden, because any holder of a code may add to
+    that ticket, rate it and reopen it, which only its own reporter should do.
     """
     original = incident.duplicate_of
     if original is None:

@@ -26,7 +26,7 @@ LATER = datetime.timedelta(days=4)
 MINUTE = datetime.timedelta(minutes=1)
 
 
-class RefusingSmsBackend:
+class FailingSmsBackend:
     def send(self, phone: str, text: str) -> None:
         raise ConnectionError("gateway down")
 
@@ -77,7 +77,7 @@ def test_notice_waits_until_due(office, caplog):
 
 
 @override_settings(
-    WESTGARDEN_SMS_BACKEND="tests.incidents.test_delivery.RefusingSmsBackend"
+    WESTGARDEN_SMS_BACKEND="tests.incidents.test_delivery.FailingSmsBackend"
 )
 def test_refused_sms_is_tried_again_later(office):
     incident = office.ticket(DISPATCHED)
@@ -120,7 +120,7 @@ def test_reassigned_ticket_withdraws_notice_to_former_assignee(office, caplog):
     ).exists()
 
 
-def test_notice_to_assignee_who_holds_ticket_again_is_sent(office):
+def test_notice_sent_when_ticket_returns(office):
     incident = office.ticket(DISPATCHED)
     incident_reassign(
         incident_id=incident.pk, assignee_id=office.zhou.pk, actor=office.staff
@@ -131,7 +131,7 @@ def test_notice_to_assignee_who_holds_ticket_again_is_sent(office):
 
     deliver_due(timezone.now() + LATER)
 
-    # Liu holds the ticket again: her SMS about each hand-over to her goes out.
+    # Liu is the assignee again, so her SMS about each hand-over to her goes out.
     assert _pending() == []
     assert (
         Notification.objects.filter(

@@ -92,7 +92,7 @@ def test_ticket_page_shows_name_when_allowed(world: World):
     assert "138****5678" in html
 
 
-def test_ticket_page_without_name_does_not_claim_it_hidden(world: World):
+def test_ticket_page_unnamed_reporter_dash(world: World):
     incident = world.ticket(world.place_a, world.wang, description="楼道灯\n坏了三天")
 
     html = (

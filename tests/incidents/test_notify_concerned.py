@@ -41,5 +41,5 @@ def test_duplicate_tells_reporter_own_code_only(db):
     assert mail.address == "resident@example.com"
     assert duplicate.display_code in mail.subject
     assert duplicate.display_code in mail.body
-    # Whoever holds the original's code could rate or reopen it.
+    # A holder of the original's code could rate or reopen it.
     assert original.display_code not in mail.subject + mail.body

@@ -475,9 +475,7 @@ def test_duplicate_page_shows_original_progress_not_its_code(
         assert f'id="{action}"' not in body
 
 
-def test_duplicate_page_hides_original_code_in_old_event_note(
-    client, noise, place, wang_fang
-):
+def test_duplicate_page_hides_old_note_code(client, noise, place, wang_fang):
     original = submit(noise, place)
     duplicate = submit(noise, place, description="3栋楼上夜间装修很吵")
     incident_mark_duplicate(
@@ -524,7 +522,7 @@ def test_action_url_get_leads_to_ticket_page(client, ticket, action):
     ).exists()
 
 
-def test_sent_back_ticket_page_says_it_is_passed_on(client, ticket, wang_fang):
+def test_sent_back_page_shows_passed_on(client, ticket, wang_fang):
     fresh = client.get(page_url(ticket)).content.decode()
     incident_send_back(
         incident_id=ticket.pk,

@@ -33,7 +33,7 @@ def test_duplicate_page_query_count(office, django_assert_num_queries):
     duplicate = office.ticket(DUPLICATE)
     client = Client(HTTP_ACCEPT_LANGUAGE="en")
 
-    # The original's state and answer come with the ticket; its public
+    # The original's state and reply come with the ticket, and its public
     # events take one more query.
     with django_assert_num_queries(4):
         response = client.get(f"/track/{duplicate.display_code}/")

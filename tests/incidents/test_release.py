@@ -42,7 +42,7 @@ def test_sweep_reroutes_open_tickets_of_inactive_member(office):
         released = ticket.events.get(kind=EventKind.RELEASED)
         assert released.is_public is False
         assert "刘洋" in released.note
-    # A resolved ticket stays with the member who answered it.
+    # A resolved ticket keeps the member who resolved it.
     resolved.refresh_from_db()
     assert (resolved.state, resolved.assignee_id) == (State.RESOLVED, office.liu.pk)
 
@@ -136,7 +136,7 @@ def test_release_without_inactive_members_costs_one_query(
     office.ticket(ACCEPTED)
     report = SweepReport()
 
-    # The inactive members only: no ticket is read while nobody left.
+    # One query for the inactive members; no ticket is read when there are none.
     with django_assert_num_queries(1):
         release_from_inactive(timezone.now(), report)
 
